@@ -1,0 +1,78 @@
+package dev.mxd.oracle;
+
+import dev.mxd.Availability;
+import dev.mxd.Backend;
+import dev.mxd.Codes;
+import dev.mxd.MxdLayer;
+import dev.mxd.MxdModel;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * The oracle offered as backend {@code reference}: exact (float64 inside, rounded to float32 outputs) and
+ * slow. Never chosen by {@code auto}.
+ */
+public final class ReferenceBackend implements Backend {
+    public static final String NAME = "reference";
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public Availability availability() {
+        return Availability.ready(false, "float64 scalar oracle");
+    }
+
+    @Override
+    public MxdLayer load(MxdModel model) {
+        return new Layer(new ReferenceMxd(model));
+    }
+
+    private static final class Layer extends MxdLayer {
+        private final ReferenceMxd oracle;
+
+        Layer(ReferenceMxd oracle) {
+            super(oracle.config(), NAME);
+            this.oracle = oracle;
+        }
+
+        @Override
+        protected void forwardImpl(MemorySegment x, int tokens, MemorySegment y, Codes codes) {
+            float[] in = x.toArray(ValueLayout.JAVA_FLOAT_UNALIGNED);
+            ReferenceMxd.Result r = oracle.forward(in, tokens);
+            writeCodes(r.codes(), codes);
+            writeY(r.y(), y);
+        }
+
+        @Override
+        protected void encodeImpl(MemorySegment x, int tokens, Codes codes) {
+            writeCodes(oracle.encode(x.toArray(ValueLayout.JAVA_FLOAT_UNALIGNED), tokens), codes);
+        }
+
+        @Override
+        protected void decodeImpl(MemorySegment x, int tokens, Codes codes, MemorySegment y) {
+            writeY(oracle.decode(x.toArray(ValueLayout.JAVA_FLOAT_UNALIGNED), tokens, ReferenceMxd.Codes64.of(codes)), y);
+        }
+
+        @Override
+        protected void closeImpl() {
+        }
+
+        private static void writeCodes(ReferenceMxd.Codes64 from, Codes to) {
+            for (int t = 0; t < from.tokens(); t++) {
+                for (int j = 0; j < from.width(); j++) {
+                    int e = t * from.width() + j;
+                    to.set(t, j, from.index()[e], (float) from.value()[e]);
+                }
+            }
+        }
+
+        private static void writeY(double[] from, MemorySegment to) {
+            for (int e = 0; e < from.length; e++) {
+                to.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, e, (float) from[e]);
+            }
+        }
+    }
+}
