@@ -3,6 +3,7 @@ package dev.mxd.checkpoint;
 import dev.mxd.tensor.Tensor;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.WritableByteChannel;
@@ -95,8 +96,16 @@ public final class SafetensorsWriter {
 
     private static void writeSegment(WritableByteChannel out, MemorySegment data) throws IOException {
         long size = data.byteSize();
+        // A heap segment over float[] or int[] has no ByteBuffer view: stage it through a byte[] chunk.
+        byte[] staging = data.isNative() ? null : new byte[(int) Math.min(CHUNK_BYTES, size)];
         for (long at = 0; at < size; at += CHUNK_BYTES) {
-            AtomicWrite.writeFully(out, data.asSlice(at, Math.min(CHUNK_BYTES, size - at)).asByteBuffer());
+            int len = (int) Math.min(CHUNK_BYTES, size - at);
+            if (staging == null) {
+                AtomicWrite.writeFully(out, data.asSlice(at, len).asByteBuffer());
+            } else {
+                MemorySegment.copy(data, ValueLayout.JAVA_BYTE, at, staging, 0, len);
+                AtomicWrite.writeFully(out, ByteBuffer.wrap(staging, 0, len));
+            }
         }
     }
 }

@@ -40,10 +40,10 @@ public final class ReferenceBackend implements Backend {
 
         @Override
         protected void forwardImpl(MemorySegment x, int tokens, MemorySegment y, Codes codes) {
+            // Decode from the float32 codes the caller receives, so that fused and two-step agree bit for bit.
             float[] in = x.toArray(ValueLayout.JAVA_FLOAT_UNALIGNED);
-            ReferenceMxd.Result r = oracle.forward(in, tokens);
-            writeCodes(r.codes(), codes);
-            writeY(r.y(), y);
+            writeCodes(oracle.encode(in, tokens), codes);
+            writeY(oracle.decode(in, tokens, ReferenceMxd.Codes64.of(codes)), y);
         }
 
         @Override

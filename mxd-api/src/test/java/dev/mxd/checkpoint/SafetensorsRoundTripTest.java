@@ -31,6 +31,25 @@ class SafetensorsRoundTripTest {
     Path dir;
 
     @Test
+    void heapArraysOfAnyElementTypeAreWritten() throws IOException {
+        float[] f = {1.5f, -0f, Float.NaN, 3e-39f, 7f, -2f};
+        int[] n = {1, -2, Integer.MAX_VALUE};
+        Path file = dir.resolve("heap.safetensors");
+        SafetensorsWriter.write(file, new LinkedHashMap<>(Map.of(
+                "f", new Tensor(DType.F32, new long[] {2, 3}, MemorySegment.ofArray(f)),
+                "n", new Tensor(DType.I32, new long[] {3}, MemorySegment.ofArray(n)))), Map.of());
+        try (SafetensorsFile read = SafetensorsFile.open(file)) {
+            for (int e = 0; e < f.length; e++) {
+                assertEquals(Float.floatToRawIntBits(f[e]),
+                        Float.floatToRawIntBits(read.tensor("f").data().getAtIndex(Tensor.F32_LE, e)));
+            }
+            for (int e = 0; e < n.length; e++) {
+                assertEquals(n[e], read.tensor("n").data().getAtIndex(Tensor.I32_LE, e));
+            }
+        }
+    }
+
+    @Test
     void everyDtypeRoundTripsBitExact() throws IOException {
         try (Arena arena = Arena.ofConfined()) {
             Map<String, Tensor> in = new LinkedHashMap<>();

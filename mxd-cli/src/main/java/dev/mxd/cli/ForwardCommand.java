@@ -1,0 +1,93 @@
+package dev.mxd.cli;
+
+import dev.mxd.Backend;
+import dev.mxd.Backends;
+import dev.mxd.Codes;
+import dev.mxd.MxdConfig;
+import dev.mxd.MxdLayer;
+import dev.mxd.MxdModel;
+import dev.mxd.checkpoint.SafetensorsFile;
+import dev.mxd.checkpoint.SafetensorsWriter;
+import dev.mxd.tensor.DType;
+import dev.mxd.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+@Command(name = "forward", mixinStandardHelpOptions = true,
+        description = {"Runs a model over input activations.",
+                "Reads x [T, I] from the input safetensors file; writes y [T, O] (F32), codes.index [T, K] (I32) and"
+                        + " codes.value [T, K] (F32) to the output safetensors file."})
+final class ForwardCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", required = true, paramLabel = "PATH",
+            description = "Model directory (mxd.safetensors + cfg.json), .safetensors file or reference .pt.")
+    Path model;
+
+    @Option(names = "--input", required = true, paramLabel = "X.safetensors", description = "Input file holding x [T, I].")
+    Path input;
+
+    @Option(names = "--output", required = true, paramLabel = "Y.safetensors", description = "Output file (written atomically).")
+    Path output;
+
+    @Option(names = "--backend", paramLabel = "NAME",
+            description = "cpu, opencl, reference or auto (default: -Dmxd.backend, else $MXD_BACKEND, else auto).")
+    String backend;
+
+    @Override
+    public Integer call() throws Exception {
+        try (MxdModel m = MxdModel.load(model);
+             SafetensorsFile in = SafetensorsFile.open(input);
+             Arena arena = Arena.ofConfined()) {
+            MxdConfig cfg = m.config();
+            if (!in.names().contains("x")) {
+                throw new IllegalArgumentException(input + " has no tensor 'x' (it holds " + in.names() + ")");
+            }
+            Tensor x = in.tensor("x");
+            long[] shape = x.shape();
+            if (shape.length != 2 || shape[1] != cfg.inputDim() || shape[0] < 1 || shape[0] > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("input tensor 'x' has shape " + Arrays.toString(shape)
+                        + " but the model expects [T, " + cfg.inputDim() + "] with T >= 1");
+            }
+            if (!x.dtype().isFloating()) {
+                throw new IllegalArgumentException("input tensor 'x' has dtype " + x.dtype() + "; expected F32, F16, BF16 or F64");
+            }
+            int tokens = (int) shape[0];
+            Tensor x32 = x.toF32(arena);
+            Backend chosen = backend == null ? Backends.select() : Backends.select(backend);
+            MemorySegment y = arena.allocate((long) tokens * cfg.outputDim() * Float.BYTES, 64);
+            Codes codes = Codes.allocate(arena, tokens, cfg.k());
+            long started;
+            long elapsed;
+            try (MxdLayer layer = chosen.load(m)) {
+                started = System.nanoTime();
+                layer.forward(x32.data(), tokens, y, codes);
+                elapsed = System.nanoTime() - started;
+            }
+            Map<String, Tensor> out = new LinkedHashMap<>();
+            out.put("y", new Tensor(DType.F32, new long[] {tokens, cfg.outputDim()}, y));
+            out.put("codes.index", new Tensor(DType.I32, new long[] {tokens, cfg.k()}, codes.indexSegment()));
+            out.put("codes.value", new Tensor(DType.F32, new long[] {tokens, cfg.k()}, codes.valueSegment()));
+            Map<String, String> meta = new LinkedHashMap<>();
+            meta.put("model", model.toString());
+            meta.put("backend", chosen.name());
+            SafetensorsWriter.write(output, out, meta);
+            double seconds = elapsed / 1e9;
+            spec.commandLine().getOut().printf("%s: %d tokens, %s (I=%d, O=%d, K=%d), backend %s (%s): %.3f s, %,.0f tokens/s -> %s%n",
+                    model, tokens, cfg.kind(), cfg.inputDim(), cfg.outputDim(), cfg.k(), chosen.name(),
+                    chosen.availability().detail(), seconds, tokens / seconds, output);
+        }
+        return 0;
+    }
+}
