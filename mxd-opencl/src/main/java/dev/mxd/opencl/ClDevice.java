@@ -66,6 +66,10 @@ record ClDevice(int index, long platform, long device, String name, String platf
         return (type & CL_DEVICE_TYPE_GPU) != 0;
     }
 
+    boolean isCpu() {
+        return (type & CL_DEVICE_TYPE_CPU) != 0;
+    }
+
     String typeName() {
         if (isGpu()) {
             return "GPU";

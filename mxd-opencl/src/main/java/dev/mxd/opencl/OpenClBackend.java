@@ -79,7 +79,8 @@ public final class OpenClBackend implements Backend {
         if (model.isClosed()) {
             throw new IllegalStateException("this MxdModel is closed");
         }
-        return new OpenClLayer(model, probe.device(), probe.device().localMemBytes());
+        ClDevice device = probe.device();
+        return new OpenClLayer(model, device, KernelGeometry.forDevice(device), device.localMemBytes());
     }
 
     /** The device this backend runs on, or null when it is unavailable. */

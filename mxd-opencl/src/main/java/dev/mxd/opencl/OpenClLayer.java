@@ -74,16 +74,17 @@ final class OpenClLayer extends MxdLayer {
     /**
      * Builds the kernels and uploads the weights of {@code model}.
      *
+     * @param geometry       the tile shape to build the kernels with ({@link KernelGeometry#forDevice})
      * @param topkLocalBytes the local memory the TopK lists may assume (the device's, or less to force the
      *                       global-memory lists in tests)
      * @throws ClBuildException when the device's compiler rejects the kernels (with its log)
      * @throws ClException      when another OpenCL call fails; nothing created so far outlives the call
      */
-    OpenClLayer(MxdModel model, ClDevice device, long topkLocalBytes) {
+    OpenClLayer(MxdModel model, ClDevice device, KernelGeometry geometry, long topkLocalBytes) {
         super(model.config(), OpenClBackend.NAME);
         MxdConfig cfg = model.config();
         this.device = device;
-        this.geometry = KernelGeometry.forDevice(device);
+        this.geometry = geometry;
         this.in = cfg.inputDim();
         this.hidden = cfg.hiddenDim();
         this.out = cfg.outputDim();

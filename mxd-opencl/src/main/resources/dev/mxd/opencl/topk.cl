@@ -31,11 +31,9 @@ bool precedes(float v, int i, float w, int j) {
     return v > w || (v == w && i < j);
 }
 
-// Inserts (v, i) into the sorted full list of k pairs if it comes before the last pair, which drops out.
+// Inserts (v, i), which must come before the last pair, into the sorted full list of k pairs; the last
+// pair drops out.
 void list_insert(LIST float* values, LIST int* indices, int k, float v, int i) {
-    if (!precedes(v, i, values[k - 1], indices[k - 1])) {
-        return;
-    }
     int p = k - 1;
     while (p > 0 && precedes(v, i, values[p - 1], indices[p - 1])) {
         values[p] = values[p - 1];
@@ -87,6 +85,10 @@ void partial_topk(const __global float* a, const __global float* gate_t, const _
             my_idx[q] = SENTINEL_INDEX;
         }
     }
+    // The list's last pair, the bar a score must pass, kept in registers: most scores fail it, and
+    // reading it from the list would make the keepers (k words apart) collide on the same bank.
+    float bar_val = SENTINEL_VALUE;
+    int bar_idx = SENTINEL_INDEX;
 
     for (int col0 = col_begin; col0 < col_end; col0 += TILE_N) {
 #if MXD
@@ -111,8 +113,13 @@ void partial_topk(const __global float* a, const __global float* gate_t, const _
         if (keeper) {
             const int n = min(TILE_N, col_end - col0);
             for (int c = 0; c < n; c++) {
-                const float v = scores[lid * (TILE_N + 1) + c];
-                list_insert(my_val, my_idx, k, isnan(v) ? -INFINITY : v, col0 + c);
+                float v = scores[lid * (TILE_N + 1) + c];
+                v = isnan(v) ? -INFINITY : v;
+                if (precedes(v, col0 + c, bar_val, bar_idx)) {
+                    list_insert(my_val, my_idx, k, v, col0 + c);
+                    bar_val = my_val[k - 1];
+                    bar_idx = my_idx[k - 1];
+                }
             }
         }
         barrier(CLK_LOCAL_MEM_FENCE);

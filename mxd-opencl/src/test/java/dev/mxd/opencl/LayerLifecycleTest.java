@@ -91,7 +91,7 @@ class LayerLifecycleTest {
         MxdModel model = MxdModel.random(CONFIG, 4);
         model.close();
         assertThrows(IllegalStateException.class, () -> backend.load(model));
-        assertThrows(IllegalStateException.class, () -> new OpenClLayer(model, backend.device(), 1 << 20));
+        assertThrows(IllegalStateException.class, () -> new OpenClLayer(model, backend.device(), KernelGeometry.FAT, 1 << 20));
         assertEquals(before, ClObjects.live());
     }
 
