@@ -236,46 +236,29 @@ final class OpenClLayer extends MxdLayer {
             depth = 0;
             cols = hidden;
         }
-        int blocks = ceilDiv(tokens, geometry.tileM());
-        int chunks = ceilDiv(cols, geometry.tileN());
+        int blocks = Math.ceilDiv(tokens, geometry.tileM());
+        int chunks = Math.ceilDiv(cols, geometry.tileN());
         // Enough work-groups to fill the device: split the columns into slices when there are few token blocks.
         int target = Math.max(16, 8 * device.computeUnits());
-        int slices = Math.clamp(ceilDiv(target, blocks), 1, Math.min(chunks, MAX_SLICES));
-        int chunksPerSlice = ceilDiv(chunks, slices);
-        slices = ceilDiv(chunks, chunksPerSlice);
+        int slices = Math.clamp(Math.ceilDiv(target, blocks), 1, Math.min(chunks, MAX_SLICES));
+        int chunksPerSlice = Math.ceilDiv(chunks, slices);
+        slices = Math.ceilDiv(chunks, chunksPerSlice);
         long partValues = slices == 1 ? val : partVal.ensure((long) tokens * slices * k * Float.BYTES);
         long partIndices = slices == 1 ? idx : partIdx.ensure((long) tokens * slices * k * Integer.BYTES);
 
-        String name = "partial_topk";
-        int a = 0;
-        setBuffer(partialTopk, name, a++, scores);
-        setBuffer(partialTopk, name, a++, gateT);
-        setBuffer(partialTopk, name, a++, gateBias);
-        setInt(partialTopk, name, a++, tokens);
-        setInt(partialTopk, name, a++, depth);
-        setInt(partialTopk, name, a++, cols);
-        setInt(partialTopk, name, a++, k);
-        setInt(partialTopk, name, a++, chunksPerSlice * geometry.tileN());
-        setBuffer(partialTopk, name, a++, partValues);
-        setBuffer(partialTopk, name, a++, partIndices);
+        Args args = new Args(partialTopk, "partial_topk").buffers(scores, gateT, gateBias)
+                .ints(tokens, depth, cols, k, chunksPerSlice * geometry.tileN()).buffers(partValues, partIndices);
         if (topkListsLocal) {
-            setLocal(partialTopk, name, a++, (long) geometry.tileM() * k * Float.BYTES);
-            setLocal(partialTopk, name, a, (long) geometry.tileM() * k * Integer.BYTES);
+            args.local((long) geometry.tileM() * k * Float.BYTES).local((long) geometry.tileM() * k * Integer.BYTES);
         }
-        launch(partialTopk, name, (long) slices * geometry.localN(), (long) blocks * geometry.localM(),
+        launch(partialTopk, "partial_topk", (long) slices * geometry.localN(), (long) blocks * geometry.localM(),
                 geometry.localN(), geometry.localM());
 
         if (slices > 1) {
-            name = "merge_topk";
             int group = Math.min(geometry.mergeGroup(), Integer.highestOneBit(slices - 1) << 1);
-            setBuffer(mergeTopk, name, 0, partValues);
-            setBuffer(mergeTopk, name, 1, partIndices);
-            setInt(mergeTopk, name, 2, slices);
-            setInt(mergeTopk, name, 3, k);
-            setBuffer(mergeTopk, name, 4, val);
-            setBuffer(mergeTopk, name, 5, idx);
-            setLocal(mergeTopk, name, 6, (long) slices * Integer.BYTES);
-            launch(mergeTopk, name, (long) tokens * group, 1, group, 1);
+            new Args(mergeTopk, "merge_topk").buffers(partValues, partIndices).ints(slices, k).buffers(val, idx)
+                    .local((long) slices * Integer.BYTES);
+            launch(mergeTopk, "merge_topk", (long) tokens * group, 1, group, 1);
         }
     }
 
@@ -285,54 +268,29 @@ final class OpenClLayer extends MxdLayer {
             runEncoder(tokens);
         }
         long mBuffer = m.ensure((long) tokens * out * Float.BYTES);
-        String name = "gather_rows";
-        setBuffer(gather, name, 0, idx);
-        setBuffer(gather, name, 1, val);
-        setInt(gather, name, 2, width);
-        setBuffer(gather, name, 3, mxd ? cRows : wDec);
-        setBuffer(gather, name, 4, mBuffer);
-        setInt(gather, name, 5, tokens);
-        setInt(gather, name, 6, out);
+        new Args(gather, "gather_rows").buffers(idx, val).ints(width).buffers(mxd ? cRows : wDec, mBuffer)
+                .ints(tokens, out);
         int group = geometry.groupSize();
-        launch(gather, name, (long) ceilDiv(out, group) * group, tokens, group, 1);
+        launch(gather, "gather_rows", (long) Math.ceilDiv(out, group) * group, tokens, group, 1);
 
         long yBuffer = y.ensure((long) tokens * out * Float.BYTES);
-        name = "decoder";
-        setBuffer(decoder, name, 0, mxd ? z.handle : 0);
-        setBuffer(decoder, name, 1, mxd ? wDec : 0);
-        setBuffer(decoder, name, 2, mBuffer);
-        setBuffer(decoder, name, 3, x.handle);
-        setBuffer(decoder, name, 4, wSkipT);
-        setBuffer(decoder, name, 5, bDecOut);
-        setBuffer(decoder, name, 6, yBuffer);
-        setInt(decoder, name, 7, tokens);
-        setInt(decoder, name, 8, in);
-        setInt(decoder, name, 9, hidden);
-        setInt(decoder, name, 10, out);
-        launchTiles(decoder, name, tokens, out);
+        new Args(decoder, "decoder").buffers(mxd ? z.handle : 0, mxd ? wDec : 0, mBuffer, x.handle, wSkipT, bDecOut, yBuffer)
+                .ints(tokens, in, hidden, out);
+        launchTiles(decoder, "decoder", tokens, out);
     }
 
     /** z [tokens, H] = act(x·W_enc + b_enc) [⊙ GLU]; x is on the device. */
     private void runEncoder(int tokens) {
         long zBuffer = z.ensure((long) tokens * hidden * Float.BYTES);
-        String name = "encoder";
-        setBuffer(encoder, name, 0, x.handle);
-        setBuffer(encoder, name, 1, wEnc);
-        setBuffer(encoder, name, 2, bEnc);
-        setBuffer(encoder, name, 3, wGluT);
-        setBuffer(encoder, name, 4, bGlu);
-        setBuffer(encoder, name, 5, zBuffer);
-        setInt(encoder, name, 6, tokens);
-        setInt(encoder, name, 7, in);
-        setInt(encoder, name, 8, hidden);
-        launchTiles(encoder, name, tokens, hidden);
+        new Args(encoder, "encoder").buffers(x.handle, wEnc, bEnc, wGluT, bGlu, zBuffer).ints(tokens, in, hidden);
+        launchTiles(encoder, "encoder", tokens, hidden);
     }
 
     // ---- OpenCL plumbing -------------------------------------------------------------------------------
 
     private void launchTiles(long kernel, String name, int rows, int cols) {
-        launch(kernel, name, (long) ceilDiv(cols, geometry.tileN()) * geometry.localN(),
-                (long) ceilDiv(rows, geometry.tileM()) * geometry.localM(), geometry.localN(), geometry.localM());
+        launch(kernel, name, (long) Math.ceilDiv(cols, geometry.tileN()) * geometry.localN(),
+                (long) Math.ceilDiv(rows, geometry.tileM()) * geometry.localM(), geometry.localN(), geometry.localM());
     }
 
     private void launch(long kernel, String name, long global0, long global1, long local0, long local1) {
@@ -344,38 +302,65 @@ final class OpenClLayer extends MxdLayer {
         }
     }
 
-    /** A buffer argument; handle 0 passes NULL, which OpenCL 1.2 allows for unused {@code __global} pointers. */
-    private static void setBuffer(long kernel, String name, int index, long handle) {
-        ClException.check(clSetKernelArg1p(kernel, index, handle), "clSetKernelArg(" + name + ", " + index + ")");
+    /** Sets a kernel's arguments in order; an error names the kernel and the argument's position. */
+    private static final class Args {
+        private final long kernel;
+        private final String name;
+        private int next;
+
+        Args(long kernel, String name) {
+            this.kernel = kernel;
+            this.name = name;
+        }
+
+        /** Buffer arguments; a handle of 0 passes NULL, which OpenCL 1.2 allows for an unused pointer. */
+        Args buffers(long... handles) {
+            for (long h : handles) {
+                ClException.check(clSetKernelArg1p(kernel, next, h), "clSetKernelArg(" + name + ", " + next + ")");
+                next++;
+            }
+            return this;
+        }
+
+        Args ints(int... values) {
+            for (int v : values) {
+                ClException.check(clSetKernelArg1i(kernel, next, v), "clSetKernelArg(" + name + ", " + next + ")");
+                next++;
+            }
+            return this;
+        }
+
+        /** A {@code __local} buffer of {@code bytes}, allocated by the driver for each work-group. */
+        Args local(long bytes) {
+            ClException.check(clSetKernelArg(kernel, next, bytes), "clSetKernelArg(" + name + ", " + next + ", local)");
+            next++;
+            return this;
+        }
     }
 
-    private static void setInt(long kernel, String name, int index, int value) {
-        ClException.check(clSetKernelArg1i(kernel, index, value), "clSetKernelArg(" + name + ", " + index + ")");
-    }
-
-    private static void setLocal(long kernel, String name, int index, long bytes) {
-        ClException.check(clSetKernelArg(kernel, index, bytes), "clSetKernelArg(" + name + ", " + index + ", local)");
-    }
-
-    /** Copies host memory (heap or native) into a device buffer through a mapping. */
     private void upload(long buffer, MemorySegment from) {
-        long bytes = from.byteSize();
-        if (bytes == 0) {
-            return;
-        }
-        MemorySegment mapped = map(buffer, CL_MAP_WRITE_INVALIDATE_REGION, bytes);
-        MemorySegment.copy(from, 0, mapped, 0, bytes);
-        unmap(buffer, mapped);
+        transfer(buffer, from, true);
     }
 
-    /** Copies the first {@code to.byteSize()} bytes of a device buffer to host memory (heap or native). */
     private void download(long buffer, MemorySegment to) {
-        long bytes = to.byteSize();
+        transfer(buffer, to, false);
+    }
+
+    /**
+     * Copies {@code host.byteSize()} bytes between host memory (heap or native) and the start of a device
+     * buffer, through a mapping of that region.
+     */
+    private void transfer(long buffer, MemorySegment host, boolean toDevice) {
+        long bytes = host.byteSize();
         if (bytes == 0) {
             return;
         }
-        MemorySegment mapped = map(buffer, CL_MAP_READ, bytes);
-        MemorySegment.copy(mapped, 0, to, 0, bytes);
+        MemorySegment mapped = map(buffer, toDevice ? CL_MAP_WRITE_INVALIDATE_REGION : CL_MAP_READ, bytes);
+        if (toDevice) {
+            MemorySegment.copy(host, 0, mapped, 0, bytes);
+        } else {
+            MemorySegment.copy(mapped, 0, host, 0, bytes);
+        }
         unmap(buffer, mapped);
     }
 
@@ -447,10 +432,6 @@ final class OpenClLayer extends MxdLayer {
                 }
             }
         }
-    }
-
-    private static int ceilDiv(int a, int b) {
-        return Math.ceilDiv(a, b);
     }
 
     /** A device buffer of this layer, replaced by a larger one when a call needs more. */
