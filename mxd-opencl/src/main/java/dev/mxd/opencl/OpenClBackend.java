@@ -80,7 +80,16 @@ public final class OpenClBackend implements Backend {
             throw new IllegalStateException("this MxdModel is closed");
         }
         ClDevice device = probe.device();
-        return new OpenClLayer(model, device, KernelGeometry.forDevice(device), device.localMemBytes());
+        KernelGeometry geometry = KernelGeometry.forDevice(device);
+        try {
+            return new OpenClLayer(model, device, geometry, device.localMemBytes());
+        } catch (OpenClLayer.GroupTooLargeException e) {
+            if (geometry == KernelGeometry.FAT) {
+                throw e;
+            }
+            // the compiler caps these kernels below 256 work-items (registers): the 64-work-item geometry
+            return new OpenClLayer(model, device, KernelGeometry.FAT, device.localMemBytes());
+        }
     }
 
     /** The device this backend runs on, or null when it is unavailable. */

@@ -77,8 +77,9 @@ final class OpenClLayer extends MxdLayer {
      * @param geometry       the tile shape to build the kernels with ({@link KernelGeometry#forDevice})
      * @param topkLocalBytes the local memory the TopK lists may assume (the device's, or less to force the
      *                       global-memory lists in tests)
-     * @throws ClBuildException when the device's compiler rejects the kernels (with its log)
-     * @throws ClException      when another OpenCL call fails; nothing created so far outlives the call
+     * @throws ClBuildException        when the device's compiler rejects the kernels (with its log)
+     * @throws GroupTooLargeException when a kernel cannot run with the geometry's work-group size
+     * @throws ClException             when another OpenCL call fails; nothing created so far outlives the call
      */
     OpenClLayer(MxdModel model, ClDevice device, KernelGeometry geometry, long topkLocalBytes) {
         super(model.config(), OpenClBackend.NAME);
@@ -385,8 +386,8 @@ final class OpenClLayer extends MxdLayer {
             ClException.check(clGetKernelWorkGroupInfo(kernel, device.device(), CL_KERNEL_WORK_GROUP_SIZE, size, null),
                     "clGetKernelWorkGroupInfo(" + name + ")");
             if (size.get(0) < needed) {
-                throw new MxdBackendException("OpenCL device " + device.name() + " runs kernel " + name + " with at most "
-                        + size.get(0) + " work-items per group; it needs " + needed);
+                throw new GroupTooLargeException("OpenCL device " + device.name() + " runs kernel " + name
+                        + " with at most " + size.get(0) + " work-items per group; it was built for " + needed);
             }
         }
     }
@@ -431,6 +432,13 @@ final class OpenClLayer extends MxdLayer {
                     }
                 }
             }
+        }
+    }
+
+    /** The device's compiler cannot run a kernel with the work-group size of the chosen geometry. */
+    static final class GroupTooLargeException extends MxdBackendException {
+        GroupTooLargeException(String message) {
+            super(message);
         }
     }
 
