@@ -3,7 +3,6 @@ package dev.mxd.opencl;
 import static org.lwjgl.opencl.CL10.CL_DEVICE_AVAILABLE;
 import static org.lwjgl.opencl.CL10.CL_DEVICE_COMPILER_AVAILABLE;
 import static org.lwjgl.opencl.CL10.CL_DEVICE_ENDIAN_LITTLE;
-import static org.lwjgl.opencl.CL10.CL_DEVICE_GLOBAL_MEM_SIZE;
 import static org.lwjgl.opencl.CL10.CL_DEVICE_LOCAL_MEM_SIZE;
 import static org.lwjgl.opencl.CL10.CL_DEVICE_MAX_COMPUTE_UNITS;
 import static org.lwjgl.opencl.CL10.CL_DEVICE_MAX_MEM_ALLOC_SIZE;
@@ -16,7 +15,6 @@ import static org.lwjgl.opencl.CL10.CL_DEVICE_TYPE_ALL;
 import static org.lwjgl.opencl.CL10.CL_DEVICE_TYPE_CPU;
 import static org.lwjgl.opencl.CL10.CL_DEVICE_TYPE_GPU;
 import static org.lwjgl.opencl.CL10.CL_DRIVER_VERSION;
-import static org.lwjgl.opencl.CL10.CL_DEVICE_VERSION;
 import static org.lwjgl.opencl.CL10.CL_PLATFORM_NAME;
 import static org.lwjgl.opencl.CL10.clGetDeviceIDs;
 import static org.lwjgl.opencl.CL10.clGetDeviceInfo;
@@ -46,19 +44,17 @@ import org.lwjgl.system.MemoryUtil;
  * @param name           {@code CL_DEVICE_NAME}
  * @param platformName   {@code CL_PLATFORM_NAME}
  * @param type           {@code CL_DEVICE_TYPE} bits
- * @param version        {@code CL_DEVICE_VERSION}, e.g. "OpenCL 3.0 PoCL ..."
  * @param driver         {@code CL_DRIVER_VERSION}, e.g. "3.1+debian"
  * @param openclC        {@code CL_DEVICE_OPENCL_C_VERSION}, e.g. "OpenCL C 1.2 PoCL"
  * @param computeUnits   {@code CL_DEVICE_MAX_COMPUTE_UNITS}
  * @param maxGroupSize   {@code CL_DEVICE_MAX_WORK_GROUP_SIZE}, work-items
  * @param localMemBytes  {@code CL_DEVICE_LOCAL_MEM_SIZE}, bytes
- * @param globalMemBytes {@code CL_DEVICE_GLOBAL_MEM_SIZE}, bytes
  * @param maxAllocBytes  {@code CL_DEVICE_MAX_MEM_ALLOC_SIZE}, bytes
  * @param usable         available, with a compiler, little-endian (what the kernels and uploads assume)
  */
-record ClDevice(int index, long platform, long device, String name, String platformName, long type, String version,
-                String driver, String openclC, int computeUnits, long maxGroupSize, long localMemBytes, long globalMemBytes,
-                long maxAllocBytes, boolean usable) {
+record ClDevice(int index, long platform, long device, String name, String platformName, long type, String driver,
+                String openclC, int computeUnits, long maxGroupSize, long localMemBytes, long maxAllocBytes,
+                boolean usable) {
 
     private static final Pattern C_VERSION = Pattern.compile("OpenCL C (\\d+)\\.(\\d+)");
 
@@ -126,22 +122,21 @@ record ClDevice(int index, long platform, long device, String name, String platf
                 ClException.check(clGetDeviceIDs(platform, CL_DEVICE_TYPE_ALL, ids, (IntBuffer) null),
                         "clGetDeviceIDs(" + platformName + ")");
                 for (int d = 0; d < ids.capacity(); d++) {
-                    devices.add(describe(devices.size(), platform, platformName, ids.get(d)));
+                    devices.add(query(devices.size(), platform, platformName, ids.get(d)));
                 }
             }
         }
         return devices;
     }
 
-    private static ClDevice describe(int index, long platform, String platformName, long device) {
+    private static ClDevice query(int index, long platform, String platformName, long device) {
         boolean usable = deviceInt(device, CL_DEVICE_AVAILABLE) != 0 && deviceInt(device, CL_DEVICE_COMPILER_AVAILABLE) != 0
                 && deviceInt(device, CL_DEVICE_ENDIAN_LITTLE) != 0;
         return new ClDevice(index, platform, device, deviceString(device, CL_DEVICE_NAME).trim(), platformName,
-                deviceLong(device, CL_DEVICE_TYPE), deviceString(device, CL_DEVICE_VERSION).trim(),
-                deviceString(device, CL_DRIVER_VERSION).trim(),
+                deviceLong(device, CL_DEVICE_TYPE), deviceString(device, CL_DRIVER_VERSION).trim(),
                 deviceString(device, CL_DEVICE_OPENCL_C_VERSION).trim(), deviceInt(device, CL_DEVICE_MAX_COMPUTE_UNITS),
                 deviceSize(device, CL_DEVICE_MAX_WORK_GROUP_SIZE), deviceLong(device, CL_DEVICE_LOCAL_MEM_SIZE),
-                deviceLong(device, CL_DEVICE_GLOBAL_MEM_SIZE), deviceLong(device, CL_DEVICE_MAX_MEM_ALLOC_SIZE), usable);
+                deviceLong(device, CL_DEVICE_MAX_MEM_ALLOC_SIZE), usable);
     }
 
     private static String platformString(long platform, int param) {

@@ -18,8 +18,8 @@ class DeviceChoiceTest {
     private static final List<ClDevice> MIXED = List.of(CPU, GPU_A, GPU_B);
 
     private static ClDevice device(int index, String name, long type) {
-        return new ClDevice(index, 0, 0, name, "Platform " + index, type, "OpenCL 3.0", "1.0", "OpenCL C 1.2", 8,
-                1024, 65536, 1L << 32, 1L << 30, true);
+        return new ClDevice(index, 0, 0, name, "Platform " + index, type, "1.0", "OpenCL C 1.2", 8, 1024, 65536,
+                1L << 30, true);
     }
 
     @Test
