@@ -41,28 +41,28 @@ final class ClLibrary {
     }
 
     private static String tryLoad() {
-        String userName = Configuration.OPENCL_LIBRARY_NAME.get();
-        boolean linux = System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux");
-        if (userName == null && linux) {
-            String name = firstLoadable(LINUX_NAMES, ClLibrary::dlopens);
-            if (name == null) {
-                return "no OpenCL library: dlopen found none of " + LINUX_NAMES + " (install an OpenCL ICD loader"
-                        + " such as Debian's ocl-icd-libopencl1 and a driver such as pocl-opencl-icd, or name the"
-                        + " library with -Dorg.lwjgl.opencl.libname)";
-            }
-            Configuration.OPENCL_LIBRARY_NAME.set(name);
-        }
         try {
+            boolean linux = System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux");
+            if (Configuration.OPENCL_LIBRARY_NAME.get() == null && linux) {
+                String name = firstLoadable(LINUX_NAMES, ClLibrary::dlopens);
+                if (name == null) {
+                    return "no OpenCL library: dlopen found none of " + LINUX_NAMES + " (install an OpenCL ICD loader"
+                            + " such as Debian's ocl-icd-libopencl1 and a driver such as pocl-opencl-icd, or name the"
+                            + " library with -Dorg.lwjgl.opencl.libname)";
+                }
+                Configuration.OPENCL_LIBRARY_NAME.set(name);
+            }
             if (CL.getFunctionProvider() == null) {
                 return "no OpenCL library: LWJGL's OpenCL bindings are not initialised (org.lwjgl.opencl.explicitInit"
                         + " is set but CL.create() was not called)";
             }
             return null;
         } catch (LinkageError | RuntimeException e) {
+            // LWJGL's own natives or the OpenCL library failed to load (the first failure of CL's static
+            // initialiser comes wrapped; later uses of CL see NoClassDefFoundError)
             Throwable cause = e instanceof ExceptionInInitializerError && e.getCause() != null ? e.getCause() : e;
-            return "no OpenCL library: LWJGL could not load "
-                    + (Configuration.OPENCL_LIBRARY_NAME.get() == null ? "the OpenCL library" : Configuration.OPENCL_LIBRARY_NAME.get())
-                    + ": " + cause;
+            String name = Configuration.OPENCL_LIBRARY_NAME.get();
+            return "no OpenCL library: LWJGL could not load " + (name == null ? "the OpenCL library" : name) + ": " + cause;
         }
     }
 

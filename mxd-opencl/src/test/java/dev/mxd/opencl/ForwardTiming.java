@@ -15,9 +15,11 @@ import java.util.Locale;
  * {@code reps} calls after two warm-up calls (kernel compilation happens in the first).
  *
  * <pre>
+ * mvn -B -q -pl mxd-opencl -am test-compile
+ * cd mxd-opencl &amp;&amp; mvn -B -q dependency:build-classpath -Dmdep.outputFile=target/cp.txt -Dmdep.includeScope=test
  * java --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
- *      -cp mxd-opencl/target/classes:mxd-opencl/target/test-classes:$(cat cp.txt) \
- *      dev.mxd.opencl.ForwardTiming 384 1536 4096 384 32 1024 5
+ *      -cp target/classes:target/test-classes:$(cat target/cp.txt) \
+ *      dev.mxd.opencl.ForwardTiming 768 3072 21504 768 32 512 3
  * </pre>
  */
 public final class ForwardTiming {
