@@ -1,0 +1,134 @@
+package dev.mxd.opencl;
+
+import static org.lwjgl.opencl.CL10.CL_PROGRAM_BUILD_LOG;
+import static org.lwjgl.opencl.CL10.clBuildProgram;
+import static org.lwjgl.opencl.CL10.clCreateKernel;
+import static org.lwjgl.opencl.CL10.clCreateProgramWithSource;
+import static org.lwjgl.opencl.CL10.clGetProgramBuildInfo;
+
+import dev.mxd.Activation;
+import dev.mxd.Kind;
+import dev.mxd.MxdConfig;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.IntBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.lwjgl.PointerBuffer;
+import org.lwjgl.system.MemoryStack;
+import org.lwjgl.system.MemoryUtil;
+
+/**
+ * The kernel sources ({@code src/main/resources/dev/mxd/opencl/*.cl}), their build options and the one
+ * path by which every program is built, so a compiler error always comes back with its build log.
+ */
+final class KernelProgram {
+    /** The sources of the backend, in compilation order (topk.cl uses the tile product of gemm.cl). */
+    static final List<String> SOURCES = List.of("gemm.cl", "gather.cl", "topk.cl");
+
+    /** A named source text. */
+    record Source(String name, String text) {
+    }
+
+    private KernelProgram() {
+    }
+
+    /** The backend's sources, read from the class path. */
+    static List<Source> backendSources() {
+        List<Source> sources = new ArrayList<>();
+        for (String name : SOURCES) {
+            try (InputStream in = KernelProgram.class.getResourceAsStream(name)) {
+                if (in == null) {
+                    throw new IllegalStateException("kernel source dev/mxd/opencl/" + name + " is missing from the class path");
+                }
+                sources.add(new Source(name, new String(in.readAllBytes(), StandardCharsets.UTF_8)));
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read kernel source dev/mxd/opencl/" + name, e);
+            }
+        }
+        return sources;
+    }
+
+    /**
+     * The build options for a layer of {@code config}: OpenCL C 1.2, the tile geometry, and the switches of
+     * the kernels' epilogues. Never {@code -cl-fast-relaxed-math} or {@code -cl-mad-enable}: the layer must
+     * match the float64 oracle (DESIGN §6).
+     */
+    static String options(KernelGeometry geometry, MxdConfig config, boolean topkListsLocal) {
+        return "-cl-std=CL1.2 " + geometry.options() + " -DACTIVATION=" + activationMacro(config.activation())
+                + " -DGLU=" + bit(config.glu()) + " -DSKIP=" + bit(config.skip()) + " -DMXD=" + bit(config.kind() == Kind.MXD)
+                + " -DTOPK_LISTS_LOCAL=" + bit(topkListsLocal);
+    }
+
+    private static String activationMacro(Activation a) {
+        return switch (a) {
+            case RELU -> "ACT_RELU";
+            case GELU -> "ACT_GELU";
+            case GELU_TANH -> "ACT_GELU_TANH";
+            case SIGMOID -> "ACT_SIGMOID";
+            case SILU -> "ACT_SILU";
+        };
+    }
+
+    private static int bit(boolean b) {
+        return b ? 1 : 0;
+    }
+
+    /**
+     * Creates and builds a program for {@code device} from {@code sources}; {@code objects} owns the program
+     * from the moment it exists, so a failed build leaks nothing once the caller closes them. Each source is
+     * preceded by a {@code #line} directive, so the build log names the file and line of an error.
+     *
+     * @throws ClBuildException with the compiler's build log when the build fails
+     * @throws ClException when another call fails
+     */
+    static long build(ClObjects objects, long context, ClDevice device, List<Source> sources, String options) {
+        CharSequence[] texts = new CharSequence[sources.size()];
+        for (int i = 0; i < texts.length; i++) {
+            texts[i] = "#line 1 \"" + sources.get(i).name() + "\"\n" + sources.get(i).text() + "\n";
+        }
+        long program;
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            IntBuffer err = stack.mallocInt(1);
+            program = clCreateProgramWithSource(context, texts, err);
+            ClException.check(err.get(0), "clCreateProgramWithSource");
+        }
+        objects.add(ClObjects.Kind.PROGRAM, program, "program");
+        int err = clBuildProgram(program, device.device(), options, null, 0);
+        if (err != 0) {
+            String log = buildLog(program, device.device());
+            throw new ClBuildException(err, device.name(), options, log.isBlank() ? "(empty)" : log.strip());
+        }
+        return program;
+    }
+
+    /** Creates kernel {@code name} of a built program, owned by {@code objects}. */
+    static long kernel(ClObjects objects, long program, String name) {
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            IntBuffer err = stack.mallocInt(1);
+            long kernel = clCreateKernel(program, name, err);
+            ClException.check(err.get(0), "clCreateKernel(" + name + ")");
+            return objects.add(ClObjects.Kind.KERNEL, kernel, name);
+        }
+    }
+
+    private static String buildLog(long program, long device) {
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            PointerBuffer size = stack.mallocPointer(1);
+            ClException.check(clGetProgramBuildInfo(program, device, CL_PROGRAM_BUILD_LOG, (ByteBuffer) null, size),
+                    "clGetProgramBuildInfo(CL_PROGRAM_BUILD_LOG)");
+            ByteBuffer log = MemoryUtil.memAlloc((int) Math.max(1, size.get(0)));
+            try {
+                ClException.check(clGetProgramBuildInfo(program, device, CL_PROGRAM_BUILD_LOG, log, null),
+                        "clGetProgramBuildInfo(CL_PROGRAM_BUILD_LOG)");
+                int n = (int) size.get(0);
+                return MemoryUtil.memUTF8(log, Math.max(0, n > 0 && log.get(n - 1) == 0 ? n - 1 : n));
+            } finally {
+                MemoryUtil.memFree(log);
+            }
+        }
+    }
+}
