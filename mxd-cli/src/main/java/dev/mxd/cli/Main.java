@@ -17,6 +17,9 @@ import picocli.CommandLine.ScopeType;
         subcommands = {ForwardCommand.class, InfoCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
+    /** Held strongly: java.util.logging forgets the level of a logger nobody references. */
+    private static final java.util.logging.Logger MXD_LOG = java.util.logging.Logger.getLogger("dev.mxd");
+
     @Option(names = "--verbose", scope = ScopeType.INHERIT, description = "Print stack traces with errors.")
     boolean verbose;
 
@@ -26,6 +29,7 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
+        configureLogging(java.util.Arrays.asList(args).contains("--verbose"));
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 
@@ -47,6 +51,15 @@ public final class Main implements Runnable {
             return 1;
         });
         return cli.execute(args);
+    }
+
+    /**
+     * Library log records (the backend chosen, the device) as one {@code mxd: ...} line each, shown only with
+     * {@code --verbose}: the commands print what they ran on themselves.
+     */
+    private static void configureLogging(boolean verbose) {
+        System.setProperty("java.util.logging.SimpleFormatter.format", "mxd: %5$s%n");
+        MXD_LOG.setLevel(verbose ? java.util.logging.Level.INFO : java.util.logging.Level.WARNING);
     }
 
     /** One line a user can act on, whatever the exception. */
