@@ -2,6 +2,7 @@ package dev.mxd.cpu;
 
 import dev.mxd.Activation;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
@@ -40,6 +41,17 @@ final class VectorKernels extends Kernels {
     /** Beyond |x| = 10·√2 the tail of Φ is below float's smallest normal; clamping keeps exp finite. */
     private static final float X_CLAMP = 14.142135f;
     private static final float SQRT_2_OVER_PI = 0.7978845608f;
+
+    // exp (see exp): e^r = 1 + r + r²·E(r) on |r| ≤ ln2/2, fitted like P and R, 3e-9 relative; ln 2 split in two
+    private static final float E2 = 0.49999994f, E3 = 0.16666521f, E4 = 0.04166839f, E5 = 0.00836871f,
+            E6 = 0.0013814612f;
+    private static final float LOG2E = 1.442695f;
+    private static final float LN2_HI = 0.693145751953125f;
+    private static final float LN2_LO = 1.4286068e-6f;
+    /** 1.5·2²³: adding it rounds a float below 2²² to an integer held in the low mantissa bits. */
+    private static final float ROUND = 12582912f;
+    /** e^x is below half the smallest subnormal under −104 and overflows above 88.73; 89 still overflows. */
+    private static final float EXP_LO = -104f, EXP_HI = 89f;
 
     private VectorKernels() {
         super(MR, 2 * L);
@@ -179,7 +191,8 @@ final class VectorKernels extends Kernels {
         return switch (act) {
             case RELU -> relu(x);
             case GELU -> x.mul(phi(x));
-            // ½x(1 + tanh w) = x·sigmoid(2w): no 1 + tanh cancellation for negative x
+            // ½x(1 + tanh w) = x·sigmoid(2w): no 1 + tanh cancellation for negative x; the rounding of 2w (about −40
+            // at x = −7.5) leaves a few 1e-6 relative error in that far tail, 1e-7 where |x| < 3
             case GELU_TANH -> x.div(expNeg(x.mul(x).fma(0.044715f, 1f).mul(x).mul(2 * SQRT_2_OVER_PI)).add(1f));
             case SIGMOID -> one().div(expNeg(x).add(1f));
             case SILU -> x.div(expNeg(x).add(1f));
@@ -202,7 +215,32 @@ final class VectorKernels extends Kernels {
     }
 
     private static FloatVector expNeg(FloatVector x) {
-        return x.neg().lanewise(VectorOperators.EXP);
+        return exp(x.neg());
+    }
+
+    /**
+     * e^x to about 1.5 ulp, from +, ×, fma and bit operations only. Not {@code VectorOperators.EXP}: C2 compiles
+     * that to a vector math library while C1 and the interpreter run the Vector API's per-lane Java fallback, and
+     * the two differ in the last bit, so results would depend on whether the caller's code was warm yet.
+     * x = n·ln2 + r with n = round(x/ln2); 2ⁿ is built in two factors so that subnormal results and overflow come
+     * out right without special cases (NaN propagates).
+     */
+    static FloatVector exp(FloatVector x) {
+        FloatVector xc = x.max(EXP_LO).min(EXP_HI);
+        FloatVector t = xc.fma(LOG2E, ROUND);
+        FloatVector n = t.sub(ROUND);
+        FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HI), xc);
+        r = n.fma(FloatVector.broadcast(F, -LN2_LO), r);
+        FloatVector p = horner(horner(horner(r.fma(E6, E5), r, E4), r, E3), r, E2);
+        FloatVector e = r.mul(r).fma(p, r).add(1f);
+        IntVector ni = t.reinterpretAsInts().sub(Float.floatToRawIntBits(ROUND));
+        IntVector half = ni.lanewise(VectorOperators.ASHR, 1);
+        return e.mul(pow2(half)).mul(pow2(ni.sub(half)));
+    }
+
+    /** 2ⁿ for n in [−126, 127], from the exponent bits. */
+    private static FloatVector pow2(IntVector n) {
+        return n.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
     }
 
     /**
@@ -226,8 +264,7 @@ final class VectorKernels extends Kernels {
         r = horner(horner(horner(horner(r, d, R3), d, R2), d, R1), d, R0);
         FloatVector head = ax.reinterpretAsInts().and(0xFFFFF000).reinterpretAsFloats();
         FloatVector rest = ax.sub(head).mul(ax.add(head)).mul(-0.5f);
-        FloatVector e = head.mul(head).mul(-0.5f).lanewise(VectorOperators.EXP)
-                .mul(rest.add(r).lanewise(VectorOperators.EXP));
+        FloatVector e = exp(head.mul(head).mul(-0.5f)).mul(exp(rest.add(r)));
         FloatVector half = t.mul(e).mul(0.5f);
         FloatVector far = half.blend(half.neg().add(1f), x.compare(VectorOperators.GT, 0f));
         return far.blend(near, u.abs().compare(VectorOperators.LT, SMALL_U));
