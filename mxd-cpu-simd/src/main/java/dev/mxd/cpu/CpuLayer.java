@@ -98,9 +98,7 @@ final class CpuLayer extends MxdLayer {
         MemorySegment ys = Staging.out(y);
         Codes cs = Staging.out(codes);
         forEachBlock(tokens, rows -> new Workspace(rows, k, true, true, true), (ws, row0, rows) -> {
-            loadInputs(ws, xs, row0, rows);
-            select(w, ws, rows);
-            writeCodes(ws, cs, row0, rows);
+            encode(w, ws, xs, cs, row0, rows);
             decode(w, ws, rows, k, ys, row0);
         });
         Staging.back(ys, y);
@@ -112,11 +110,8 @@ final class CpuLayer extends MxdLayer {
         Weights w = weights();
         MemorySegment xs = Staging.in(x);
         Codes cs = Staging.out(codes);
-        forEachBlock(tokens, rows -> new Workspace(rows, k, true, true, false), (ws, row0, rows) -> {
-            loadInputs(ws, xs, row0, rows);
-            select(w, ws, rows);
-            writeCodes(ws, cs, row0, rows);
-        });
+        forEachBlock(tokens, rows -> new Workspace(rows, k, true, true, false),
+                (ws, row0, rows) -> encode(w, ws, xs, cs, row0, rows));
         Staging.back(cs, codes);
     }
 
@@ -202,6 +197,13 @@ final class CpuLayer extends MxdLayer {
         MemorySegment.copy(x, ValueLayout.JAVA_FLOAT_UNALIGNED, (long) row0 * inDim * Float.BYTES, ws.xRows, 0,
                 rows * inDim);
         Gemm.packRows(ws.xRows, 0, inDim, rows, inDim, kern.mr, ws.xPacked);
+    }
+
+    /** The codes of a block: into {@code ws} (where decode finds them) and into the caller's table. */
+    private void encode(Weights w, Workspace ws, MemorySegment x, Codes codes, int row0, int rows) {
+        loadInputs(ws, x, row0, rows);
+        select(w, ws, rows);
+        writeCodes(ws, codes, row0, rows);
     }
 
     /** The K codes of each row into {@code ws.codeIndex/codeValue}: TopK over relu(gate) or over z. */

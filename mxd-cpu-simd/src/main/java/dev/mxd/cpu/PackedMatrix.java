@@ -43,12 +43,7 @@ final class PackedMatrix {
     static PackedMatrix ofRows(String name, MemorySegment src, ValueLayout.OfFloat layout, int k, int n, int nr,
                                WorkerPool pool) {
         requireSize(name, src, k, n);
-        PackedMatrix m = new PackedMatrix(name, k, n, nr);
-        int panels = m.panels();
-        int chunk = chunk(panels, pool);
-        pool.forEachBlock(Math.ceilDiv(panels, chunk), () -> new float[chunk * nr], (row, block) -> {
-            int col0 = block * chunk * nr;
-            int cols = Math.min(chunk * nr, n - col0);
+        return pack(name, k, n, nr, pool, (m, row, col0, cols) -> {
             for (int r = 0; r < k; r++) {
                 MemorySegment.copy(src, layout, ((long) r * n + col0) * Float.BYTES, row, 0, cols);
                 for (int c = 0; c < cols; c += nr) {
@@ -56,7 +51,6 @@ final class PackedMatrix {
                 }
             }
         });
-        return m;
     }
 
     /**
@@ -66,12 +60,7 @@ final class PackedMatrix {
     static PackedMatrix ofTransposed(String name, MemorySegment src, ValueLayout.OfFloat layout, int k, int n, int nr,
                                      WorkerPool pool) {
         requireSize(name, src, n, k);
-        PackedMatrix m = new PackedMatrix(name, k, n, nr);
-        int panels = m.panels();
-        int chunk = chunk(panels, pool);
-        pool.forEachBlock(Math.ceilDiv(panels, chunk), () -> new float[k], (row, block) -> {
-            int col0 = block * chunk * nr;
-            int cols = Math.min(chunk * nr, n - col0);
+        return pack(name, k, n, nr, pool, (m, row, col0, cols) -> {
             for (int j = col0; j < col0 + cols; j++) {
                 MemorySegment.copy(src, layout, (long) j * k * Float.BYTES, row, 0, k);
                 int o = m.offset(j, 0) + j % nr;
@@ -80,6 +69,20 @@ final class PackedMatrix {
                 }
             }
         });
+    }
+
+    /** Fills the panels of columns [col0, col0 + cols) of {@code m}; {@code row} holds max(cols, k) floats. */
+    @FunctionalInterface
+    private interface Filler {
+        void fill(PackedMatrix m, float[] row, int col0, int cols);
+    }
+
+    /** Allocates the panels and fills them in column ranges spread over the pool's participants. */
+    private static PackedMatrix pack(String name, int k, int n, int nr, WorkerPool pool, Filler filler) {
+        PackedMatrix m = new PackedMatrix(name, k, n, nr);
+        int chunk = chunk(m.panels(), pool) * nr;
+        pool.forEachBlock(Math.ceilDiv(n, chunk), () -> new float[Math.max(chunk, k)],
+                (row, block) -> filler.fill(m, row, block * chunk, Math.min(chunk, n - block * chunk)));
         return m;
     }
 

@@ -1,31 +1,33 @@
 package dev.mxd.cpu;
 
+import java.util.Arrays;
+
 /**
  * The K best (index, value) pairs of each of a block's rows, kept while a GEMM epilogue streams the row's
  * scores tile by tile, so the full row (N gates, H hidden units) is never stored.
  *
- * <p>Each row has a binary heap of at most K pairs whose root is the worst kept pair: lower value, or equal value
- * and higher index (DESIGN §1: ties go to the lower index). Scores arrive in increasing index order, so a
- * candidate only enters when its value is strictly greater than the root's, which {@link #offer} finds with a
- * vector scan; all but a few candidates per row are rejected by that comparison alone.
+ * <p>A pair is one {@code long} whose signed order is the rank of DESIGN §1: the value in the high half (its bits
+ * remapped so that integer order is float order, −0 folded into +0, NaN below everything), the complemented index
+ * in the low half (equal values: the lower index ranks higher). Each row keeps a binary min-heap of at most K
+ * such keys, its root the worst kept pair. Scores arrive in increasing index order, so a candidate can only enter
+ * a full heap with a value strictly greater than the root's, which {@link #offer} finds with a vector scan; all but
+ * a few candidates per row are rejected by that comparison alone.
  */
 final class TopK {
     private final int k;
-    private final int[] index;
-    private final float[] value;
+    private final long[] heap;
     private final int[] size;
 
     /** Heaps for up to {@code rows} rows of {@code k} pairs. */
     TopK(int rows, int k) {
         this.k = k;
-        this.index = new int[rows * k];
-        this.value = new float[rows * k];
+        this.heap = new long[rows * k];
         this.size = new int[rows];
     }
 
     /** Empties the heaps of rows [0, rows). */
     void clear(int rows) {
-        java.util.Arrays.fill(size, 0, rows, 0);
+        Arrays.fill(size, 0, rows, 0);
     }
 
     /**
@@ -36,20 +38,16 @@ final class TopK {
         int end = vo + n;
         int i = vo;
         for (; i < end && size[row] < k; i++) {
-            push(row, col0 + i - vo, v[i]);
+            push(row, key(v[i], col0 + i - vo));
         }
-        while (true) {
-            i = kern.nextGreater(v, i, end, threshold(row));
-            if (i >= end) {
-                return;
-            }
-            push(row, col0 + i - vo, v[i]);
+        while ((i = kern.nextGreater(v, i, end, threshold(row))) < end) {
+            push(row, key(v[i], col0 + i - vo));
             i++;
         }
     }
 
     /**
-     * Writes row {@code row}'s pairs sorted by value descending, ties to the lower index, to
+     * Writes row {@code row}'s pairs sorted by rank (value descending, ties to the lower index) to
      * {@code outIndex/outValue[off .. off + K)}, and empties the heap.
      *
      * @throws IllegalStateException when fewer than K scores were offered
@@ -61,80 +59,60 @@ final class TopK {
         }
         int base = row * k;
         for (int last = n - 1; last >= 0; last--) {
-            outIndex[off + last] = index[base];
-            outValue[off + last] = value[base];
-            index[base] = index[base + last];
-            value[base] = value[base + last];
-            siftDown(base, 0, last);
+            long worst = heap[base];
+            outIndex[off + last] = ~(int) worst;
+            outValue[off + last] = value(worst);
+            siftDown(base, heap[base + last], last);
         }
         size[row] = 0;
     }
 
     /** Scores must beat this to enter a full heap: the worst kept value (anything but NaN beats a NaN). */
     private float threshold(int row) {
-        float worst = value[row * k];
+        float worst = value(heap[row * k]);
         return Float.isNaN(worst) ? Float.NEGATIVE_INFINITY : worst;
     }
 
-    private void push(int row, int idx, float v) {
+    private void push(int row, long key) {
         int base = row * k;
         int n = size[row];
         if (n < k) {
             int hole = n;
-            while (hole > 0) {
-                int parent = (hole - 1) >>> 1;
-                if (!worse(idx, v, index[base + parent], value[base + parent])) {
-                    break;
-                }
-                index[base + hole] = index[base + parent];
-                value[base + hole] = value[base + parent];
-                hole = parent;
+            for (int parent; hole > 0 && key < heap[base + (parent = (hole - 1) >>> 1)]; hole = parent) {
+                heap[base + hole] = heap[base + parent];
             }
-            index[base + hole] = idx;
-            value[base + hole] = v;
+            heap[base + hole] = key;
             size[row] = n + 1;
-        } else if (worse(index[base], value[base], idx, v)) {
-            index[base] = idx;
-            value[base] = v;
-            siftDown(base, 0, n);
+        } else if (key > heap[base]) {
+            siftDown(base, key, n);
         }
     }
 
-    /** Restores the heap order of {@code [base, base + n)} below {@code hole}. */
-    private void siftDown(int base, int hole, int n) {
-        int idx = index[base + hole];
-        float v = value[base + hole];
-        while (true) {
-            int child = 2 * hole + 1;
-            if (child >= n) {
-                break;
-            }
-            if (child + 1 < n && worse(index[base + child + 1], value[base + child + 1],
-                    index[base + child], value[base + child])) {
+    /** Puts {@code key} at the root of the heap {@code [base, base + n)} and moves it down to its place. */
+    private void siftDown(int base, long key, int n) {
+        int hole = 0;
+        for (int child; (child = 2 * hole + 1) < n; hole = child) {
+            if (child + 1 < n && heap[base + child + 1] < heap[base + child]) {
                 child++;
             }
-            if (!worse(index[base + child], value[base + child], idx, v)) {
+            if (key <= heap[base + child]) {
                 break;
             }
-            index[base + hole] = index[base + child];
-            value[base + hole] = value[base + child];
-            hole = child;
+            heap[base + hole] = heap[base + child];
         }
-        index[base + hole] = idx;
-        value[base + hole] = v;
+        heap[base + hole] = key;
     }
 
-    /**
-     * Whether pair (ia, va) ranks below (ib, vb): lower value, or the same value and a higher index. NaN (only
-     * possible from non-finite inputs) ranks below every number, as in the oracle's ordering.
-     */
-    private static boolean worse(int ia, float va, int ib, float vb) {
-        if (va < vb) {
-            return true;
-        }
-        if (va == vb || (va != va && vb != vb)) {
-            return ia > ib;
-        }
-        return va != va && vb == vb;
+    /** The rank key of (index, value): signed long order is rank order. */
+    static long key(float value, int index) {
+        int bits = Float.floatToRawIntBits(value + 0f);
+        int ordered = value != value ? Integer.MIN_VALUE : bits ^ ((bits >> 31) & 0x7FFFFFFF);
+        return ((long) ordered << 32) | (~index & 0xFFFFFFFFL);
+    }
+
+    private static float value(long key) {
+        int ordered = (int) (key >> 32);
+        return ordered == Integer.MIN_VALUE ? Float.NaN
+                : Float.intBitsToFloat(ordered ^ ((ordered >> 31) & 0x7FFFFFFF));
     }
 }

@@ -17,6 +17,7 @@ import jdk.incubator.vector.VectorSpecies;
  * the module is readable.
  */
 final class VectorKernels extends Kernels {
+    private static final VectorOperators.Ternary FMA = VectorOperators.FMA;
     private static final VectorSpecies<Float> F = REQUESTED_BITS > 0
             ? VectorSpecies.of(float.class, VectorShape.forBitSize(REQUESTED_BITS))
             : FloatVector.SPECIES_PREFERRED;
@@ -27,8 +28,8 @@ final class VectorKernels extends Kernels {
      */
     private static final int MR = 12;
 
-    // Φ(x) for GELU (see phi): erf(u)/u = P(u²) for |u| < 1/2, and erfc(a) = t·exp(−a² + R(t − T_MID)) with
-    // t = 1/(1 + a/2) above. Coefficients fitted here (minimax by iterated weighted least squares against
+    // Φ(x) for GELU (see smooth): erf(u)/u = P(u²) for |u| < 1/2, and erfc(a) = t·exp(−a² + R(t − T_MID)) with
+    // t = 1/(1 + a/2) above. Coefficients fitted for mxd (minimax by iterated weighted least squares against
     // mpmath): P to 1.2e-11 relative on [0, 1/2], R to 1e-9 absolute for a in [1/2, 10].
     private static final float P0 = 1.1283792f, P1 = -0.37612638f, P2 = 0.11283774f, P3 = -0.02686312f,
             P4 = 0.0052003083f, P5 = -0.0007692853f;
@@ -42,7 +43,7 @@ final class VectorKernels extends Kernels {
     private static final float X_CLAMP = 14.142135f;
     private static final float SQRT_2_OVER_PI = 0.7978845608f;
 
-    // exp (see exp): e^r = 1 + r + r²·E(r) on |r| ≤ ln2/2, fitted like P and R, 3e-9 relative; ln 2 split in two
+    // exp (see smooth): e^r = 1 + r + r²·E(r) on |r| ≤ ln2/2, fitted like P and R, 3e-9 relative; ln 2 in two parts
     private static final float E2 = 0.49999994f, E3 = 0.16666521f, E4 = 0.04166839f, E5 = 0.00836871f,
             E6 = 0.0013814612f;
     private static final float LOG2E = 1.442695f;
@@ -122,25 +123,31 @@ final class VectorKernels extends Kernels {
 
     @Override
     void add(float[] v, int vo, float[] s, int so, int n) {
-        int i = 0;
-        for (int bound = F.loopBound(n); i < bound; i += L) {
-            FloatVector.fromArray(F, v, vo + i).add(FloatVector.fromArray(F, s, so + i)).intoArray(v, vo + i);
-        }
-        if (i < n) {
-            VectorMask<Float> m = F.indexInRange(i, n);
-            FloatVector.fromArray(F, v, vo + i, m).add(FloatVector.fromArray(F, s, so + i, m)).intoArray(v, vo + i, m);
-        }
+        combine(false, v, vo, s, so, n);
     }
 
     @Override
     void multiply(float[] v, int vo, float[] s, int so, int n) {
+        combine(true, v, vo, s, so, n);
+    }
+
+    /**
+     * {@code v = v × s} or {@code v = v + s} lane by lane. A flag rather than a {@code VectorOperators} argument:
+     * an operator that is not a compile-time constant at the call is not intrinsified, and every vector would be
+     * boxed on the heap.
+     */
+    private static void combine(boolean multiply, float[] v, int vo, float[] s, int so, int n) {
         int i = 0;
         for (int bound = F.loopBound(n); i < bound; i += L) {
-            FloatVector.fromArray(F, v, vo + i).mul(FloatVector.fromArray(F, s, so + i)).intoArray(v, vo + i);
+            FloatVector a = FloatVector.fromArray(F, v, vo + i);
+            FloatVector b = FloatVector.fromArray(F, s, so + i);
+            (multiply ? a.mul(b) : a.add(b)).intoArray(v, vo + i);
         }
         if (i < n) {
             VectorMask<Float> m = F.indexInRange(i, n);
-            FloatVector.fromArray(F, v, vo + i, m).mul(FloatVector.fromArray(F, s, so + i, m)).intoArray(v, vo + i, m);
+            FloatVector a = FloatVector.fromArray(F, v, vo + i, m);
+            FloatVector b = FloatVector.fromArray(F, s, so + i, m);
+            (multiply ? a.mul(b) : a.add(b)).intoArray(v, vo + i, m);
         }
     }
 
@@ -154,18 +161,6 @@ final class VectorKernels extends Kernels {
         if (i < n) {
             VectorMask<Float> m = F.indexInRange(i, n);
             av.fma(FloatVector.fromArray(F, s, so + i, m), FloatVector.fromArray(F, v, vo + i, m)).intoArray(v, vo + i, m);
-        }
-    }
-
-    @Override
-    void activate(Activation act, float[] v, int vo, int n) {
-        int i = 0;
-        for (int bound = F.loopBound(n); i < bound; i += L) {
-            apply(act, FloatVector.fromArray(F, v, vo + i)).intoArray(v, vo + i);
-        }
-        if (i < n) {
-            VectorMask<Float> m = F.indexInRange(i, n);
-            apply(act, FloatVector.fromArray(F, v, vo + i, m)).intoArray(v, vo + i, m);
         }
     }
 
@@ -186,87 +181,95 @@ final class VectorKernels extends Kernels {
         return to;
     }
 
-    /** One vector of {@code act(x)}; every formula avoids cancellation in the tails (DESIGN §6). */
-    static FloatVector apply(Activation act, FloatVector x) {
-        return switch (act) {
-            case RELU -> relu(x);
-            case GELU -> x.mul(phi(x));
-            // ½x(1 + tanh w) = x·sigmoid(2w): no 1 + tanh cancellation for negative x; the rounding of 2w (about −40
-            // at x = −7.5) leaves a few 1e-6 relative error in that far tail, 1e-7 where |x| < 3
-            case GELU_TANH -> x.div(expNeg(x.mul(x).fma(0.044715f, 1f).mul(x).mul(2 * SQRT_2_OVER_PI)).add(1f));
-            case SIGMOID -> one().div(expNeg(x).add(1f));
-            case SILU -> x.div(expNeg(x).add(1f));
-        };
+    @Override
+    void activate(Activation act, float[] v, int vo, int n) {
+        if (act == Activation.RELU) {
+            relu(v, vo, n);
+        } else {
+            smooth(act, v, vo, n);
+        }
     }
 
     /** max(x, 0) with −0 and NaN mapped to +0, as the double definition does. */
-    private static FloatVector relu(FloatVector x) {
+    private static void relu(float[] v, int vo, int n) {
         FloatVector zero = FloatVector.zero(F);
-        return zero.blend(x, x.compare(VectorOperators.GT, 0f));
-    }
-
-    /** One Horner step, {@code p·x + c}, with a single rounding. */
-    private static FloatVector horner(FloatVector p, FloatVector x, float c) {
-        return p.fma(x, FloatVector.broadcast(F, c));
-    }
-
-    private static FloatVector one() {
-        return FloatVector.broadcast(F, 1f);
-    }
-
-    private static FloatVector expNeg(FloatVector x) {
-        return exp(x.neg());
+        for (int i = 0; i < n; i += L) {
+            VectorMask<Float> m = F.indexInRange(i, n);
+            FloatVector x = FloatVector.fromArray(F, v, vo + i, m);
+            zero.blend(x, x.compare(VectorOperators.GT, 0f)).intoArray(v, vo + i, m);
+        }
     }
 
     /**
-     * e^x to about 1.5 ulp, from +, ×, fma and bit operations only. Not {@code VectorOperators.EXP}: C2 compiles
-     * that to a vector math library while C1 and the interpreter run the Vector API's per-lane Java fallback, and
-     * the two differ in the last bit, so results would depend on whether the caller's code was warm yet.
-     * x = n·ln2 + r with n = round(x/ln2); 2ⁿ is built in two factors so that subnormal results and overflow come
-     * out right without special cases (NaN propagates).
+     * GELU, gelu_pytorch_tanh, sigmoid and silu, each through one exponential {@code e = exp(a + b)}, in forms that
+     * avoid cancellation in the tails (DESIGN §6):
+     * <ul>
+     * <li>GELU: x·Φ(x), Φ = ½ + ½·erf(x/√2) for |x/√2| &lt; ½, else ½·erfc(|x|/√2) or 1 − that, with
+     *     erfc(|x|/√2) = t·e, t = 1/(1 + |x|/(2√2)), a + b = −x²/2 + R(t − T_MID): x²/2 is taken from a 12-bit head
+     *     h of |x| (so a = −h²/2 is exact) and the rest b, which keeps the far tail near 1e-7 relative;</li>
+     * <li>sigmoid 1/(1 + e), silu x/(1 + e) with a = −x; gelu_pytorch_tanh ½x(1 + tanh w) = x/(1 + e) with
+     *     a = −2w, free of the 1 + tanh cancellation (the rounding of 2w, about −40 at x = −7.5, leaves a few 1e-6
+     *     relative error in that far tail, 1e-7 where |x| &lt; 3).</li>
+     * </ul>
+     * The exponential is reduced to 2ⁿ·exp(r), r = a + b − n·ln2, |r| ≤ ln2/2, and uses +, ×, fma and bit
+     * operations only: not {@code VectorOperators.EXP}, which C2 compiles to a vector math library while C1 and the
+     * interpreter run a per-lane Java fallback that differs in the last bit, so results would depend on whether
+     * the code was warm yet. 2ⁿ is built in two factors so that subnormal results and overflow come out right.
+     *
+     * <p>One loop with everything written out: a vector handed to or returned from a method C2 does not inline is
+     * boxed on the heap, and helpers this size are not reliably inlined.
      */
-    static FloatVector exp(FloatVector x) {
-        FloatVector xc = x.max(EXP_LO).min(EXP_HI);
-        FloatVector t = xc.fma(LOG2E, ROUND);
-        FloatVector n = t.sub(ROUND);
-        FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HI), xc);
-        r = n.fma(FloatVector.broadcast(F, -LN2_LO), r);
-        FloatVector p = horner(horner(horner(r.fma(E6, E5), r, E4), r, E3), r, E2);
-        FloatVector e = r.mul(r).fma(p, r).add(1f);
-        IntVector ni = t.reinterpretAsInts().sub(Float.floatToRawIntBits(ROUND));
-        IntVector half = ni.lanewise(VectorOperators.ASHR, 1);
-        return e.mul(pow2(half)).mul(pow2(ni.sub(half)));
-    }
-
-    /** 2ⁿ for n in [−126, 127], from the exponent bits. */
-    private static FloatVector pow2(IntVector n) {
-        return n.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-    }
-
-    /**
-     * The normal CDF Φ(x) = ½·erfc(−x/√2) to a few float ulps over the whole range. Near 0 it is ½ + ½·erf(u);
-     * elsewhere it comes from erfc(a), a = |x|/√2, as a product of two exponentials: x is split into a 12-bit head
-     * h (so h² and the exponent −h²/2 are exact) and the rest, which keeps the relative error of the far tails
-     * near 1e-7 instead of growing with x².
-     */
-    static FloatVector phi(FloatVector x) {
-        FloatVector ax = x.abs().min(X_CLAMP);
-        FloatVector u = x.mul(INV_SQRT2);
-        FloatVector s = u.mul(u);
-        FloatVector erfSmall = u.mul(horner(horner(horner(horner(s.fma(P5, P4), s, P3), s, P2), s, P1), s, P0));
-        FloatVector near = erfSmall.fma(0.5f, 0.5f);
-
-        FloatVector a = ax.mul(INV_SQRT2);
-        FloatVector t = one().div(a.fma(0.5f, 1f));
-        FloatVector d = t.sub(T_MID);
-        FloatVector r = d.fma(R9, R8);
-        r = horner(horner(horner(horner(r, d, R7), d, R6), d, R5), d, R4);
-        r = horner(horner(horner(horner(r, d, R3), d, R2), d, R1), d, R0);
-        FloatVector head = ax.reinterpretAsInts().and(0xFFFFF000).reinterpretAsFloats();
-        FloatVector rest = ax.sub(head).mul(ax.add(head)).mul(-0.5f);
-        FloatVector e = exp(head.mul(head).mul(-0.5f)).mul(exp(rest.add(r)));
-        FloatVector half = t.mul(e).mul(0.5f);
-        FloatVector far = half.blend(half.neg().add(1f), x.compare(VectorOperators.GT, 0f));
-        return far.blend(near, u.abs().compare(VectorOperators.LT, SMALL_U));
+    private static void smooth(Activation act, float[] v, int vo, int n) {
+        boolean gelu = act == Activation.GELU;
+        boolean tanh = act == Activation.GELU_TANH;
+        boolean scaled = act != Activation.SIGMOID;
+        FloatVector one = FloatVector.broadcast(F, 1f);
+        FloatVector zero = FloatVector.zero(F);
+        for (int i = 0; i < n; i += L) {
+            VectorMask<Float> m = F.indexInRange(i, n);
+            FloatVector x = FloatVector.fromArray(F, v, vo + i, m);
+            FloatVector a, b, t;
+            if (gelu) {
+                FloatVector ax = x.abs().min(X_CLAMP);
+                t = one.div(ax.fma(0.5f * INV_SQRT2, 1f));
+                FloatVector d = t.sub(T_MID);
+                FloatVector r = d.fma(R9, R8).lanewise(FMA, d, R7).lanewise(FMA, d, R6).lanewise(FMA, d, R5)
+                        .lanewise(FMA, d, R4).lanewise(FMA, d, R3).lanewise(FMA, d, R2).lanewise(FMA, d, R1)
+                        .lanewise(FMA, d, R0);
+                FloatVector head = ax.reinterpretAsInts().and(0xFFFFF000).reinterpretAsFloats();
+                a = head.mul(head).mul(-0.5f);
+                b = ax.sub(head).mul(ax.add(head)).lanewise(FMA, -0.5f, r);
+            } else {
+                FloatVector w = tanh ? x.mul(x).fma(0.044715f, 1f).mul(x).mul(2 * SQRT_2_OVER_PI) : x;
+                a = w.neg().max(EXP_LO).min(EXP_HI);
+                b = zero;
+                t = one;
+            }
+            FloatVector k = a.add(b).fma(LOG2E, ROUND);
+            FloatVector nk = k.sub(ROUND);
+            FloatVector r = nk.lanewise(FMA, -LN2_HI, a);
+            r = nk.lanewise(FMA, -LN2_LO, r).add(b);
+            FloatVector p = r.fma(E6, E5).lanewise(FMA, r, E4).lanewise(FMA, r, E3).lanewise(FMA, r, E2);
+            IntVector ni = k.reinterpretAsInts().sub(Float.floatToRawIntBits(ROUND));
+            IntVector half = ni.lanewise(VectorOperators.ASHR, 1);
+            FloatVector e = r.mul(r).fma(p, r).add(1f)
+                    .mul(half.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats())
+                    .mul(ni.sub(half).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats());
+            FloatVector y;
+            if (gelu) {
+                FloatVector u = x.mul(INV_SQRT2);
+                FloatVector s = u.mul(u);
+                FloatVector near = u.mul(s.fma(P5, P4).lanewise(FMA, s, P3).lanewise(FMA, s, P2)
+                        .lanewise(FMA, s, P1).lanewise(FMA, s, P0)).fma(0.5f, 0.5f);
+                FloatVector tail = t.mul(e).mul(0.5f);
+                FloatVector phi = tail.blend(tail.neg().add(1f), x.compare(VectorOperators.GT, 0f))
+                        .blend(near, u.abs().compare(VectorOperators.LT, SMALL_U));
+                y = x.mul(phi);
+            } else {
+                FloatVector sig = one.div(e.add(1f));
+                y = scaled ? x.mul(sig) : sig;
+            }
+            y.intoArray(v, vo + i, m);
+        }
     }
 }
