@@ -1,0 +1,169 @@
+package dev.mxd.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+
+import dev.mxd.Activation;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Both kernel implementations (the scalar one, and the one this JVM selected: the Vector API at the preferred width
+ * unless a fork forces another) against plain double arithmetic, at lengths that are not multiples of any width.
+ */
+class KernelsTest {
+    private static final int[] LENGTHS = {1, 3, 7, 16, 17, 33, 100};
+
+    static Stream<Kernels> kernels() {
+        return Stream.of(new ScalarKernels(), Kernels.get());
+    }
+
+    @ParameterizedTest
+    @MethodSource("kernels")
+    void microKernelAccumulatesFusedMultiplyAddsInOrder(Kernels kern) {
+        SplittableRandom r = new SplittableRandom(1);
+        int mr = kern.mr, nr = kern.nr, ldc = nr + 5;
+        for (int kc : new int[] {0, 1, 5, 64}) {
+            float[] a = random(r, kc * mr + 3);
+            float[] b = random(r, kc * nr + 2);
+            float[] c = random(r, mr * ldc);
+            float[] expected = c.clone();
+            for (int i = 0; i < mr; i++) {
+                for (int j = 0; j < nr; j++) {
+                    float acc = expected[i * ldc + j];
+                    for (int k = 0; k < kc; k++) {
+                        acc = Math.fma(a[3 + k * mr + i], b[2 + k * nr + j], acc);
+                    }
+                    expected[i * ldc + j] = acc;
+                }
+            }
+            kern.microKernel(kc, a, 3, b, 2, c, 0, ldc);
+            for (int i = 0; i < c.length; i++) {
+                // columns past nr in each row are outside the block and must be untouched
+                assertEquals(expected[i], c[i], "kc " + kc + ", element " + i);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("kernels")
+    void elementwiseOperationsCoverTails(Kernels kern) {
+        SplittableRandom r = new SplittableRandom(2);
+        for (int n : LENGTHS) {
+            float[] v = random(r, n + 4);
+            float[] s = random(r, n + 2);
+            float[] sum = v.clone(), prod = v.clone(), axpy = v.clone();
+            kern.add(sum, 1, s, 2, n);
+            kern.multiply(prod, 1, s, 2, n);
+            kern.axpy(-1.5f, s, 2, axpy, 1, n);
+            for (int i = 0; i < v.length; i++) {
+                boolean inside = i >= 1 && i <= n;
+                assertEquals(inside ? v[i] + s[i + 1] : v[i], sum[i], "add n " + n + " at " + i);
+                assertEquals(inside ? v[i] * s[i + 1] : v[i], prod[i], "multiply n " + n + " at " + i);
+                assertEquals(inside ? Math.fma(-1.5f, s[i + 1], v[i]) : v[i], axpy[i], "axpy n " + n + " at " + i);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("kernels")
+    void nextGreaterFindsTheFirstLaneAboveTheThreshold(Kernels kern) {
+        float[] v = new float[70];
+        v[5] = Float.NaN;
+        v[40] = 2f;
+        v[41] = 3f;
+        v[69] = 2.5f;
+        assertEquals(40, kern.nextGreater(v, 0, 70, 1f));
+        assertEquals(41, kern.nextGreater(v, 0, 70, 2f));
+        assertEquals(69, kern.nextGreater(v, 42, 70, 1f));
+        assertEquals(69, kern.nextGreater(v, 0, 69, 3f), "none: returns the end");
+        assertEquals(6, kern.nextGreater(v, 5, 70, Float.NEGATIVE_INFINITY), "NaN never qualifies");
+        assertEquals(30, kern.nextGreater(v, 6, 30, 0f), "none: returns the end");
+    }
+
+    /**
+     * Every activation within {@link #relTol} of its double definition over [−20, 20], relative to the value, with
+     * exact zeros for relu. The double GELUs compute 1 + erf(x/√2) and 1 + tanh(w), which cancel for x below about
+     * −5 (absolute errors up to about 1e-14, and 0 where tanh rounds to −1), so their comparison allows 1e-13 of
+     * absolute slack; {@link #geluFarTails} checks the tails against high-precision values instead.
+     */
+    @ParameterizedTest
+    @MethodSource("kernels")
+    void activationsMatchTheDoubleDefinition(Kernels kern) {
+        int n = 400_001;
+        float[] x = new float[n + 6];
+        for (int i = 0; i < n; i++) {
+            x[i] = -20f + 40f * i / (n - 1);
+        }
+        float[] specials = {0f, -0f, 1e-30f, -1e-30f, Float.MIN_NORMAL, 1e-7f};
+        System.arraycopy(specials, 0, x, n, specials.length);
+        for (Activation act : Activation.values()) {
+            float[] v = x.clone();
+            kern.activate(act, v, 0, v.length);
+            double worst = 0;
+            float worstAt = 0;
+            for (int i = 0; i < v.length; i++) {
+                double ref = act.apply(x[i]);
+                double slack = act == Activation.GELU || act == Activation.GELU_TANH ? 1e-13 : Float.MIN_NORMAL;
+                double rel = Math.abs(v[i] - ref) / (Math.abs(ref) + slack / 1e-6) * 1e-6 / relTol(act);
+                if (rel > worst) {
+                    worst = rel;
+                    worstAt = x[i];
+                }
+            }
+            assertTrue(worst < 1e-6, act + ": worst relative error " + worst + " at x = " + worstAt);
+        }
+        float[] relu = {-0f, -1f, Float.NaN, 2f};
+        kern.activate(Activation.RELU, relu, 0, relu.length);
+        assertEquals(0, Float.floatToRawIntBits(relu[0]), "relu(-0) is +0");
+        assertEquals(0f, relu[1]);
+        assertEquals(0f, relu[2], "relu(NaN) is 0 like the double definition");
+        assertEquals(2f, relu[3]);
+    }
+
+    /**
+     * The negative tails of both GELUs to their {@link #relTol}, against values computed at 30 digits with mpmath
+     * ({@code x·ncdf(x)}, and {@code x/2·(1 + tanh(√(2/π)·(x + 0.044715·x³)))}). The scalar path is the double
+     * definition with its cancellation, so only the vector kernels are held to this.
+     */
+    @Test
+    void geluFarTails() {
+        Kernels kern = Kernels.get();
+        assumeFalse(kern instanceof ScalarKernels, "scalar kernels in this JVM");
+        float[] x = {-3f, -5f, -7.5f, -10f, -12.5f};
+        double[] gelu = {-0.0040496940948902836, -1.4332578593959696e-6, -2.3931687546831722e-13,
+                -7.6198530241605261e-23, -4.6657053735971417e-35};
+        double[] geluTanh = {-0.0036373920817730188, -2.291796196629506e-7, -4.0162682175142746e-18};
+        float[] v = x.clone();
+        kern.activate(Activation.GELU, v, 0, v.length);
+        for (int i = 0; i < gelu.length; i++) {
+            assertEquals(gelu[i], v[i], 1e-6 * Math.abs(gelu[i]), "gelu(" + x[i] + ")");
+        }
+        v = x.clone();
+        kern.activate(Activation.GELU_TANH, v, 0, v.length);
+        for (int i = 0; i < geluTanh.length; i++) {
+            assertEquals(geluTanh[i], v[i], relTol(Activation.GELU_TANH) * Math.abs(geluTanh[i]),
+                    "gelu_pytorch_tanh(" + x[i] + ")");
+        }
+    }
+
+    /**
+     * Relative accuracy promised per activation: gelu_pytorch_tanh's negative tail is an exponential of a rounded
+     * float argument near −40 at x = −7.5 (a few 1e-6 relative there, on values below 1e-6); the rest hold 1e-6.
+     */
+    private static double relTol(Activation act) {
+        return act == Activation.GELU_TANH ? 1e-5 : 1e-6;
+    }
+
+    static float[] random(SplittableRandom r, int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) (2 * r.nextDouble() - 1);
+        }
+        return v;
+    }
+}
