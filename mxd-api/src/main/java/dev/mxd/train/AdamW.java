@@ -38,16 +38,26 @@ public final class AdamW implements AutoCloseable {
      * @throws IllegalArgumentException for β outside [0, 1), ε ≤ 0 or a negative weight decay
      */
     public AdamW(dev.mxd.MxdConfig config, double beta1, double beta2, double eps, double weightDecay) {
-        if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1) || !(eps > 0) || !(weightDecay >= 0)) {
-            throw new IllegalArgumentException("AdamW needs 0 <= beta1, beta2 < 1, eps > 0 and weight decay >= 0, got "
-                    + beta1 + ", " + beta2 + ", " + eps + ", " + weightDecay);
-        }
+        checkHyperParameters(beta1, beta2, eps, weightDecay);
         this.beta1 = beta1;
         this.beta2 = beta2;
         this.eps = eps;
         this.weightDecay = weightDecay;
         this.m = ParameterTensors.zeros(config);
         this.v = ParameterTensors.zeros(config);
+    }
+
+    /**
+     * Checks AdamW's settings without allocating anything.
+     *
+     * @throws IllegalArgumentException for β outside [0, 1), ε ≤ 0 or a negative (or non-finite) weight decay
+     */
+    public static void checkHyperParameters(double beta1, double beta2, double eps, double weightDecay) {
+        if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1) || !(eps > 0) || !(weightDecay >= 0)
+                || Double.isInfinite(eps) || Double.isInfinite(weightDecay)) {
+            throw new IllegalArgumentException("AdamW needs 0 <= beta1, beta2 < 1, eps > 0 and weight decay >= 0, got "
+                    + beta1 + ", " + beta2 + ", " + eps + ", " + weightDecay);
+        }
     }
 
     /**
