@@ -7,7 +7,9 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 import java.util.stream.Stream;
 
 /**
@@ -178,7 +180,7 @@ public final class ActivationDirectory implements ActivationSource {
 
         @Override
         public void read(long row, int count, float[] x, float[] t, int at) {
-            java.util.Objects.checkFromIndexSize(row, count, tokens);
+            Objects.checkFromIndexSize(row, count, tokens);
             int done = 0;
             while (done < count) {
                 long r = row + done;
@@ -193,7 +195,7 @@ public final class ActivationDirectory implements ActivationSource {
         }
 
         private int shardOf(long row) {
-            int i = java.util.Arrays.binarySearch(start, row);
+            int i = Arrays.binarySearch(start, row);
             // an exact hit on a boundary may land on an empty shard: move to the last shard starting there
             int s = i >= 0 ? i : -i - 2;
             while (s + 1 < shards.size() && start[s + 1] <= row) {

@@ -1,5 +1,6 @@
 package dev.mxd.train;
 
+import dev.mxd.MxdConfig;
 import dev.mxd.MxdModel;
 import dev.mxd.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
@@ -30,14 +31,14 @@ public final class AdamW implements AutoCloseable {
     private long step;
 
     /** The reference's settings: β1 0.9, β2 0.999, ε 1e-8, weight decay 0. */
-    public static AdamW reference(dev.mxd.MxdConfig config) {
+    public static AdamW reference(MxdConfig config) {
         return new AdamW(config, 0.9, 0.999, 1e-8, 0.0);
     }
 
     /**
      * @throws IllegalArgumentException for β outside [0, 1), ε ≤ 0 or a negative weight decay
      */
-    public AdamW(dev.mxd.MxdConfig config, double beta1, double beta2, double eps, double weightDecay) {
+    public AdamW(MxdConfig config, double beta1, double beta2, double eps, double weightDecay) {
         checkHyperParameters(beta1, beta2, eps, weightDecay);
         this.beta1 = beta1;
         this.beta2 = beta2;

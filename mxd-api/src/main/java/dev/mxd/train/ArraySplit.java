@@ -34,7 +34,7 @@ final class ArraySplit implements ActivationSource.Split {
 
     @Override
     public void read(long row, int count, float[] xo, float[] to, int at) {
-        java.util.Objects.checkFromIndexSize(row, count, tokens);
+        Objects.checkFromIndexSize(row, count, tokens);
         System.arraycopy(x, Math.toIntExact(row * in), xo, at * in, count * in);
         System.arraycopy(t, Math.toIntExact(row * out), to, at * out, count * out);
     }

@@ -1,6 +1,7 @@
 package dev.mxd.train;
 
 import java.util.Locale;
+import java.util.Objects;
 
 /**
  * The six learning-rate schedules of the reference's {@code optim.py}, by its names, as its training loop uses
@@ -83,7 +84,7 @@ public final class LearningRateSchedule {
      * @throws IllegalArgumentException for settings the formulas cannot evaluate, naming them
      */
     public LearningRateSchedule(Kind kind, double lr, long warmupSteps, long trainingSteps, double lrEnd, int cycles) {
-        this.kind = java.util.Objects.requireNonNull(kind, "kind");
+        this.kind = Objects.requireNonNull(kind, "kind");
         if (!(lr > 0) || Double.isInfinite(lr)) {
             throw new IllegalArgumentException("lr must be a positive finite number, got " + lr);
         }

@@ -14,7 +14,7 @@ import java.lang.foreign.ValueLayout;
  *   <li>{@link #fvu()}: {@code Σ‖y − t‖² / Σ‖t − mean(t)‖²}, the mean taken over every token added;</li>
  *   <li>{@link #nmse()}: {@code Σ‖y − t‖² / Σ‖t‖²};</li>
  *   <li>{@link #l0()}: non-zero codes per token, averaged (TC codes may be negative: non-zero, not positive);</li>
- *   <li>{@link #firingCounts()}, {@link #deadFraction()}: per code index (expert, or hidden unit of a TC), the
+ *   <li>{@link #firingCounts()}, {@link #firingFrequencies()}, {@link #deadFraction()}: per code index (expert, or hidden unit of a TC), the
  *       number of tokens in which it had a non-zero code; the fraction that never did.</li>
  * </ul>
  * A target row of zero norm is rejected with an exception naming the row (the reference divides by it and
@@ -171,6 +171,15 @@ public final class Metrics {
     /** Per code index, the number of tokens in which it had a non-zero code (a copy). */
     public long[] firingCounts() {
         return fired.clone();
+    }
+
+    /** Per code index, the fraction of tokens added in which it fired (its firing frequency). */
+    public double[] firingFrequencies() {
+        double[] f = new double[fired.length];
+        for (int n = 0; n < f.length; n++) {
+            f[n] = (double) fired[n] / tokens;
+        }
+        return f;
     }
 
     /** The fraction of code indices that never fired on the tokens added ({@code dead_fraction}). */

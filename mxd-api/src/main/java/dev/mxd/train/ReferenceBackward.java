@@ -8,6 +8,7 @@ import dev.mxd.oracle.ReferenceMxd;
 import dev.mxd.tensor.Tensor;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
@@ -107,7 +108,7 @@ public final class ReferenceBackward {
      * The tensors that receive gradient, in file order: every tensor of {@link MxdConfig#tensorShapes()} but
      * {@code b_dec}, which MxD, TC and STC never use (the reference's optimiser skips it: it has no gradient).
      */
-    public static java.util.List<String> trainableNames(MxdConfig cfg) {
+    public static List<String> trainableNames(MxdConfig cfg) {
         return cfg.tensorShapes().keySet().stream().filter(n -> !n.equals("b_dec")).toList();
     }
 

@@ -8,6 +8,7 @@ import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.Objects;
+import java.util.function.IntFunction;
 
 /**
  * Trains a layer on an {@link ActivationSource} (DESIGN §2): the reference's training step, backend-neutral,
@@ -219,7 +220,7 @@ public final class Trainer implements AutoCloseable {
         return m.summary();
     }
 
-    private void checkTargets(float[] t, int tokens, java.util.function.IntFunction<String> where, String when) {
+    private void checkTargets(float[] t, int tokens, IntFunction<String> where, String when) {
         int o = cfg.outputDim();
         for (int r = 0; r < tokens; r++) {
             double s = 0;

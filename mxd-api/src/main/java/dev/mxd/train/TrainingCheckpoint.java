@@ -87,7 +87,7 @@ public final class TrainingCheckpoint {
             tensors.put(DEAD, new Tensor(DType.I64, new long[] {fired.length}, counters));
             Map<String, String> meta = new LinkedHashMap<>();
             meta.put("format", FORMAT);
-            meta.put("cfg", ConfigJson.toJson(cfg.withOtherFields(merged(cfg, options))));
+            meta.put("cfg", ConfigJson.toJson(options.annotate(cfg)));
             meta.put("step", Long.toString(step));
             meta.put("adam_step", Long.toString(adam.steps()));
             meta.put("data_position", Long.toString(dataPosition));
@@ -97,12 +97,6 @@ public final class TrainingCheckpoint {
             meta.put("options", JSON.writeValueAsString(options.referenceFields(cfg.kind())));
             SafetensorsWriter.write(file, tensors, meta);
         }
-    }
-
-    private static Map<String, Object> merged(MxdConfig cfg, TrainingOptions options) {
-        Map<String, Object> m = new LinkedHashMap<>(cfg.otherFields());
-        m.putAll(options.referenceFields(cfg.kind()));
-        return m;
     }
 
     /**
@@ -184,8 +178,7 @@ public final class TrainingCheckpoint {
             throw new IllegalArgumentException(file + ": __metadata__.options is not JSON: " + e.getOriginalMessage());
         }
         JsonNode now = JSON.valueToTree(current);
-        for (var it = now.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : now.properties()) {
             JsonNode s = saved.get(e.getKey());
             if (s == null || !s.asText().equals(e.getValue().asText())) {
                 throw new IllegalArgumentException(file + " was written by a run with " + e.getKey() + " = "

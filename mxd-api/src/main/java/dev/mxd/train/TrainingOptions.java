@@ -1,5 +1,7 @@
 package dev.mxd.train;
 
+import dev.mxd.Kind;
+import dev.mxd.MxdConfig;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -95,12 +97,12 @@ public final class TrainingOptions {
     }
 
     /** Whether decoder-norm is on for a layer of this kind: as set, else {@link DecoderNorm#referenceDefault}. */
-    public boolean decoderNorm(dev.mxd.Kind kind) {
+    public boolean decoderNorm(Kind kind) {
         return decoderNorm != null ? decoderNorm : DecoderNorm.referenceDefault(kind);
     }
 
     /** A new optimiser for {@code config} with these settings; the caller closes it. */
-    public AdamW optimiser(dev.mxd.MxdConfig config) {
+    public AdamW optimiser(MxdConfig config) {
         return new AdamW(config, beta1, beta2, eps, weightDecay);
     }
 
@@ -109,7 +111,7 @@ public final class TrainingOptions {
      * {@code lr_warm_up_steps}, {@code train_batch_size}, {@code total_training_tokens}, {@code seed},
      * {@code norm_dec}) plus mxd's own, for {@code cfg.json} and a checkpoint's metadata.
      */
-    public Map<String, Object> referenceFields(dev.mxd.Kind kind) {
+    public Map<String, Object> referenceFields(Kind kind) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("lr", lr);
         m.put("lr_scheduler_name", schedule);
@@ -127,6 +129,16 @@ public final class TrainingOptions {
         m.put("shuffle_window_blocks", shuffleWindowBlocks);
         m.put("shuffle", shuffle);
         return m;
+    }
+
+    /**
+     * {@code config} with these settings added to its extra fields ({@link #referenceFields}), replacing
+     * older values of the same names: the config to write beside the trained weights.
+     */
+    public MxdConfig annotate(MxdConfig config) {
+        Map<String, Object> m = new LinkedHashMap<>(config.otherFields());
+        m.putAll(referenceFields(config.kind()));
+        return config.withOtherFields(m);
     }
 
     public int batchTokens() {

@@ -72,6 +72,45 @@ class ActivationDirectoryTest {
     }
 
     @Test
+    void trainsFromShardsAndNamesTheShardOfABadRow() throws IOException {
+        dev.mxd.MxdConfig cfg = dev.mxd.MxdConfig.mxd(2, 4, 5, 3, 2, dev.mxd.Activation.GELU, false, false);
+        shard(dir.resolve("train/000.safetensors"), 0, 20, 2, 3, DType.F32);
+        shard(dir.resolve("train/001.safetensors"), 20, 13, 2, 3, DType.F16);
+        shard(dir.resolve("eval/000.safetensors"), 40, 9, 2, 3, DType.F32);
+        TrainingOptions options = TrainingOptions.builder(8, 8 * 6).lr(1e-3).warmupSteps(2).evaluation(3, 0).build();
+        java.util.List<Long> evaluated = new java.util.ArrayList<>();
+        try (ActivationDirectory d = ActivationDirectory.open(dir);
+             dev.mxd.MxdModel model = ReferenceInit.create(cfg, true, 1);
+             ReferenceTrainingKernels k = new ReferenceTrainingKernels(model);
+             Trainer trainer = new Trainer(k, d, options, new TrainingListener() {
+                 @Override
+                 public void onEvaluation(long step, Metrics.Summary m) {
+                     assertEquals(9, m.tokens());
+                     evaluated.add(step);
+                 }
+             })) {
+            trainer.run();
+            assertEquals(java.util.List.of(3L, 6L), evaluated);
+            assertEquals(48, trainer.tokens());
+        }
+        // a zero target row in the second shard: the error names that file and row
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        m.put("x", tensor(20, 13, 2, DType.F32));
+        Tensor t = tensor(20, 13, 3, DType.F32);
+        t.data().asSlice(4L * 3 * 4, 3 * 4).fill((byte) 0);
+        m.put("t", t);
+        SafetensorsWriter.write(dir.resolve("train/001.safetensors"), m, Map.of());
+        try (ActivationDirectory d = ActivationDirectory.open(dir);
+             dev.mxd.MxdModel model = ReferenceInit.create(cfg, true, 1);
+             ReferenceTrainingKernels k = new ReferenceTrainingKernels(model);
+             Trainer trainer = new Trainer(k, d, TrainingOptions.builder(8, 8 * 6).inOrder().build(), null)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, trainer::run);
+            assertTrue(e.getMessage().contains("001.safetensors row 4") && e.getMessage().contains("step 4"),
+                    e.getMessage());
+        }
+    }
+
+    @Test
     void missingTrainingSplitIsAnError() throws IOException {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ActivationDirectory.open(dir));
         assertTrue(e.getMessage().contains("train"), e.getMessage());

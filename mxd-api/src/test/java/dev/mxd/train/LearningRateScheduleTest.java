@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
-import java.util.Iterator;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -35,8 +34,7 @@ class LearningRateScheduleTest {
         long warm = f.get("lr_warm_up_steps").asLong();
         long total = f.get("training_steps").asLong();
         int seen = 0;
-        for (Iterator<Map.Entry<String, JsonNode>> it = f.get("schedules").fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : f.get("schedules").properties()) {
             LearningRateSchedule s = LearningRateSchedule.reference(e.getKey(), lr, warm, total);
             JsonNode seq = e.getValue();
             assertEquals(total, seq.size());
