@@ -4,7 +4,6 @@ import dev.mxd.MxdConfig;
 import dev.mxd.tensor.DType;
 import dev.mxd.tensor.Tensor;
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -72,13 +71,6 @@ public final class ParameterTensors implements AutoCloseable {
     public void clear() {
         for (Tensor t : tensors.values()) {
             t.data().fill((byte) 0);
-        }
-    }
-
-    /** Copies the values of another set of the same config. */
-    public void copyFrom(ParameterTensors other) {
-        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
-            MemorySegment.copy(other.tensor(e.getKey()).data(), 0, e.getValue().data(), 0, e.getValue().data().byteSize());
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.mxd.train;
 
+import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
@@ -24,13 +25,13 @@ public final class ShuffledBatches {
 
     // the current window: its rows, gathered, and the order to emit them in
     private long windowEpoch = -1;
-    private int windowIndex = -1;
     private long windowStart;          // position-in-epoch of the window's first row
     private int windowSize;
     private float[] wx, wt;
     private long[] wRows;
     private int[] wOrder;
     private int[] blockOrder;
+    private long[] windowStarts;       // position-in-epoch where each window of the epoch starts, and the end
     private long blockOrderEpoch = -1;
 
     /** A batch: {@code tokens} rows, x [tokens, I] and t [tokens, O] row-major, and where each row came from. */
@@ -97,24 +98,22 @@ public final class ShuffledBatches {
         if (blockOrderEpoch != epoch) {
             blockOrder = permutation(blocks, new SplittableRandom(mix(seed, epoch, -1)));
             blockOrderEpoch = epoch;
-        }
-        long start = 0;
-        int window = 0;
-        for (int b = 0; ; b += windowBlocks, window++) {
-            long size = 0;
-            for (int j = b; j < Math.min(b + windowBlocks, blocks); j++) {
-                size += blockLength(blockOrder[j], total);
+            int windows = (blocks + windowBlocks - 1) / windowBlocks;
+            windowStarts = new long[windows + 1];
+            for (int w = 0; w < windows; w++) {
+                long size = 0;
+                for (int j = w * windowBlocks; j < Math.min((w + 1) * windowBlocks, blocks); j++) {
+                    size += blockLength(blockOrder[j], total);
+                }
+                windowStarts[w + 1] = windowStarts[w] + size;
             }
-            if (inEpoch < start + size) {
-                gather(b, Math.toIntExact(size), total);
-                break;
-            }
-            start += size;
         }
+        int i = Arrays.binarySearch(windowStarts, inEpoch);
+        int window = i >= 0 ? i : -i - 2;
         windowEpoch = epoch;
-        windowIndex = window;
-        windowStart = start;
-        wOrder = permutation(windowSize, new SplittableRandom(mix(seed, epoch, windowIndex)));
+        windowStart = windowStarts[window];
+        gather(window * windowBlocks, Math.toIntExact(windowStarts[window + 1] - windowStart), total);
+        wOrder = permutation(windowSize, new SplittableRandom(mix(seed, epoch, window)));
     }
 
     private void gather(int firstBlock, int size, long total) {
