@@ -1,0 +1,81 @@
+package dev.mxd.train;
+
+import dev.mxd.Codes;
+import dev.mxd.MxdModel;
+import dev.mxd.oracle.ReferenceMxd;
+import dev.mxd.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * {@link TrainingKernels} by the float64 oracle ({@link ReferenceBackward}): each call widens the model's
+ * current F32 weights to double, computes in double and rounds outputs and gradients to F32 once. Exact and
+ * slow, single-threaded; the yardstick for a backend's kernels and the first trainer.
+ */
+public final class ReferenceTrainingKernels implements TrainingKernels {
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private final MxdModel model;
+
+    /** Kernels over {@code model}'s tensors; the caller keeps ownership of the model. */
+    public ReferenceTrainingKernels(MxdModel model) {
+        this.model = Objects.requireNonNull(model, "model");
+    }
+
+    @Override
+    public MxdModel model() {
+        return model;
+    }
+
+    @Override
+    public void forwardBackward(MemorySegment x, MemorySegment t, int tokens, MemorySegment y, Codes codes,
+                                ParameterTensors grads) {
+        int in = model.config().inputDim();
+        int out = model.config().outputDim();
+        ReferenceBackward.Pass pass = ReferenceBackward.of(model).run(floats(x, (long) tokens * in, "x"),
+                floats(t, (long) tokens * out, "t"), tokens);
+        for (Map.Entry<String, double[]> e : pass.gradients().entrySet()) {
+            Tensor g = grads.tensor(e.getKey());
+            double[] d = e.getValue();
+            for (int i = 0; i < d.length; i++) {
+                g.data().setAtIndex(Tensor.F32_LE, i, (float) d[i]);
+            }
+        }
+        write(pass.y(), pass.codes(), y, codes);
+    }
+
+    @Override
+    public void forward(MemorySegment x, int tokens, MemorySegment y, Codes codes) {
+        ReferenceMxd.Result r = new ReferenceMxd(model).forward(
+                floats(x, (long) tokens * model.config().inputDim(), "x"), tokens);
+        write(r.y(), r.codes(), y, codes);
+    }
+
+    private void write(double[] yv, ReferenceMxd.Codes64 c, MemorySegment y, Codes codes) {
+        if (y.byteSize() < (long) yv.length * 4 || codes.tokens() != c.tokens() || codes.width() != c.width()) {
+            throw new IllegalArgumentException("output buffers too small: y needs " + (long) yv.length * 4
+                    + " bytes and codes [" + c.tokens() + ", " + c.width() + "], got " + y.byteSize() + " bytes and ["
+                    + codes.tokens() + ", " + codes.width() + "]");
+        }
+        for (int i = 0; i < yv.length; i++) {
+            y.setAtIndex(F32, i, (float) yv[i]);
+        }
+        for (int r = 0; r < c.tokens(); r++) {
+            for (int j = 0; j < c.width(); j++) {
+                codes.set(r, j, c.index()[r * c.width() + j], (float) c.value()[r * c.width() + j]);
+            }
+        }
+    }
+
+    private static float[] floats(MemorySegment s, long count, String what) {
+        if (s.byteSize() < count * 4) {
+            throw new IllegalArgumentException(what + " needs " + count * 4 + " bytes, got " + s.byteSize());
+        }
+        return s.asSlice(0, count * 4).toArray(F32);
+    }
+
+    @Override
+    public void close() {
+    }
+}

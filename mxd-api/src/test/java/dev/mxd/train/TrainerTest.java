@@ -1,0 +1,188 @@
+package dev.mxd.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.mxd.Activation;
+import dev.mxd.MxdConfig;
+import dev.mxd.MxdModel;
+import dev.mxd.oracle.ReferenceMxd;
+import dev.mxd.tensor.Tensor;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TrainerTest {
+    private static final MxdConfig CFG = MxdConfig.mxd(6, 8, 12, 5, 3, Activation.GELU, false, false);
+
+    @TempDir
+    Path dir;
+
+    /** (x, teacher(x)) pairs of a random MxD teacher with a skip-free config of the same widths. */
+    static ActivationSource teacherData(MxdConfig teacherCfg, long seed, int train, int eval) {
+        try (MxdModel teacher = MxdModel.random(teacherCfg, seed)) {
+            ReferenceMxd oracle = new ReferenceMxd(teacher);
+            SplittableRandom r = new SplittableRandom(seed + 1);
+            float[][] xs = new float[2][], ts = new float[2][];
+            int[] sizes = {train, eval};
+            for (int s = 0; s < 2; s++) {
+                float[] x = new float[sizes[s] * teacherCfg.inputDim()];
+                for (int i = 0; i < x.length; i++) {
+                    x[i] = (float) r.nextGaussian();
+                }
+                double[] y = oracle.forward(x, sizes[s]).y();
+                float[] t = new float[y.length];
+                for (int i = 0; i < y.length; i++) {
+                    t[i] = (float) y[i];
+                }
+                xs[s] = x;
+                ts[s] = t;
+            }
+            return ActivationSource.inMemory(teacherCfg.inputDim(), teacherCfg.outputDim(), xs[0], ts[0], xs[1], ts[1]);
+        }
+    }
+
+    private static TrainingOptions.Builder options(int steps) {
+        return TrainingOptions.builder(16, 16L * steps).lr(3e-3).warmupSteps(3).seed(5).shuffle(4, 5);
+    }
+
+    private static byte[] bytes(MxdModel m) {
+        List<Byte> all = new ArrayList<>();
+        for (Tensor t : m.tensors().values()) {
+            for (byte b : t.data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)) {
+                all.add(b);
+            }
+        }
+        byte[] out = new byte[all.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = all.get(i);
+        }
+        return out;
+    }
+
+    @Test
+    void resumeContinuesBitIdentically() throws IOException {
+        ActivationSource data = teacherData(CFG, 1, 200, 40);
+        byte[] straight;
+        long[] straightDead;
+        try (MxdModel model = ReferenceInit.create(CFG, true, 7);
+             ReferenceTrainingKernels k = new ReferenceTrainingKernels(model);
+             Trainer trainer = new Trainer(k, data, options(20).evaluation(5, 0).deadWindow(64).build(), null)) {
+            trainer.run();
+            assertEquals(20, trainer.step());
+            straight = bytes(model);
+            straightDead = trainer.deadExperts().lastFired();
+        }
+        Path ck = dir.resolve("run/state.safetensors");
+        Files.createDirectories(ck.getParent());
+        TrainingOptions interrupted = options(20).evaluation(5, 0).deadWindow(64).checkpoints(10, ck).build();
+        try (MxdModel model = ReferenceInit.create(CFG, true, 7);
+             ReferenceTrainingKernels k = new ReferenceTrainingKernels(model);
+             Trainer trainer = new Trainer(k, data, interrupted, null)) {
+            assertEquals(10, trainer.runSteps(10));
+            assertTrue(Files.exists(ck));
+        }
+        try (MxdModel model = MxdModel.zeros(TrainingCheckpoint.config(ck));
+             ReferenceTrainingKernels k = new ReferenceTrainingKernels(model);
+             Trainer trainer = new Trainer(k, data, interrupted, null)) {
+            trainer.restore(ck);
+            assertEquals(10, trainer.step());
+            assertEquals(160, trainer.tokens());
+            trainer.run();
+            assertEquals(20, trainer.step());
+            assertArrayEquals(straight, bytes(model), "resumed weights differ from the uninterrupted run's");
+            assertArrayEquals(straightDead, trainer.deadExperts().lastFired());
+        }
+    }
+
+    @Test
+    void resumingWithOtherSettingsIsRefused() throws IOException {
+        ActivationSource data = teacherData(CFG, 1, 100, 0);
+        Path ck = dir.resolve("state.safetensors");
+        try (MxdModel model = ReferenceInit.create(CFG, true, 7);
+             ReferenceTrainingKernels k = new ReferenceTrainingKernels(model);
+             Trainer trainer = new Trainer(k, data, options(4).checkpoints(2, ck).build(), null)) {
+            trainer.runSteps(2);
+        }
+        try (MxdModel model = MxdModel.zeros(TrainingCheckpoint.config(ck));
+             ReferenceTrainingKernels k = new ReferenceTrainingKernels(model);
+             Trainer trainer = new Trainer(k, data, options(4).lr(1e-3).checkpoints(2, ck).build(), null)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> trainer.restore(ck));
+            assertTrue(e.getMessage().contains("lr = 0.003") && e.getMessage().contains("0.001"), e.getMessage());
+        }
+        MxdConfig other = MxdConfig.mxd(6, 8, 13, 5, 3, Activation.GELU, false, false);
+        try (MxdModel model = MxdModel.zeros(other);
+             ReferenceTrainingKernels k = new ReferenceTrainingKernels(model);
+             Trainer trainer = new Trainer(k, teacherData(other, 1, 50, 0), options(4).build(), null)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> trainer.restore(ck));
+            assertTrue(e.getMessage().contains("N 12") && e.getMessage().contains("N 13"), e.getMessage());
+        }
+    }
+
+    @Test
+    void aNonFiniteLossStopsNamingTheStepAndKeepsTheLastCheckpoint() throws IOException {
+        ActivationSource clean = teacherData(CFG, 2, 96, 0);
+        float[] x = new float[96 * 6], t = new float[96 * 5];
+        clean.train().read(0, 96, x, t, 0);
+        x[16 * 2 * 6 + 5 * 6 + 1] = Float.NaN;  // step 3 (rows 32..47) in order
+        ActivationSource data = ActivationSource.inMemory(6, 5, x, t, new float[0], new float[0]);
+        Path ck = dir.resolve("state.safetensors");
+        try (MxdModel model = ReferenceInit.create(CFG, true, 7);
+             ReferenceTrainingKernels k = new ReferenceTrainingKernels(model);
+             Trainer trainer = new Trainer(k, data, options(6).inOrder().checkpoints(2, ck).build(), null)) {
+            NonFiniteLossException e = assertThrows(NonFiniteLossException.class, trainer::run);
+            assertEquals(3, e.step());
+            assertTrue(e.getMessage().contains("step 3") && e.getMessage().contains(ck.toString())
+                    && e.getMessage().contains("at step 2"), e.getMessage());
+            assertEquals(2, trainer.step());
+        }
+        try (MxdModel model = MxdModel.zeros(TrainingCheckpoint.config(ck));
+             ReferenceTrainingKernels k = new ReferenceTrainingKernels(model);
+             Trainer trainer = new Trainer(k, data, options(6).inOrder().checkpoints(2, ck).build(), null)) {
+            trainer.restore(ck);
+            assertEquals(2, trainer.step());
+            for (Tensor w : model.tensors().values()) {
+                for (long i = 0; i < w.elementCount(); i++) {
+                    assertTrue(Float.isFinite(w.data().getAtIndex(Tensor.F32_LE, i)));
+                }
+            }
+        }
+    }
+
+    @Test
+    void badDataIsNamed() {
+        ActivationSource clean = teacherData(CFG, 3, 64, 0);
+        float[] x = new float[64 * 6], t = new float[64 * 5];
+        clean.train().read(0, 64, x, t, 0);
+        java.util.Arrays.fill(t, 20 * 5, 21 * 5, 0f);
+        ActivationSource zeroRow = ActivationSource.inMemory(6, 5, x, t, new float[0], new float[0]);
+        try (MxdModel model = ReferenceInit.create(CFG, true, 7);
+             ReferenceTrainingKernels k = new ReferenceTrainingKernels(model)) {
+            try (Trainer trainer = new Trainer(k, zeroRow, options(4).inOrder().build(), null)) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, trainer::run);
+                assertTrue(e.getMessage().contains("train row 20") && e.getMessage().contains("step 2"), e.getMessage());
+            }
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Trainer(k,
+                    teacherData(MxdConfig.mxd(7, 8, 12, 5, 3, Activation.GELU, false, false), 1, 10, 0),
+                    options(4).build(), null));
+            assertTrue(e.getMessage().contains("d_in = 6") && e.getMessage().contains("7"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> new Trainer(k, clean,
+                    options(4).evaluation(2, 0).build(), null));
+            assertTrue(e.getMessage().contains("eval"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> new Trainer(k, ActivationSource.inMemory(6, 5,
+                    new float[0], new float[0], new float[0], new float[0]), options(4).build(), null));
+            assertTrue(e.getMessage().contains("empty"), e.getMessage());
+        }
+        assertThrows(IllegalArgumentException.class, () -> TrainingOptions.builder(16, 8).build());
+        assertThrows(IllegalArgumentException.class, () -> TrainingOptions.builder(16, 160).schedule("linearwarmupdecay")
+                .warmupSteps(10).build());
+        assertThrows(IllegalArgumentException.class, () -> TrainingOptions.builder(16, 160).checkpoints(2, null).build());
+    }
+}
