@@ -74,7 +74,9 @@ final class TorchArchive implements AutoCloseable {
                     + MAX_PICKLE_BYTES + " a checkpoint's pickle can plausibly need");
         }
         try (Arena scratch = Arena.ofConfined()) {
-            return read(e, e.getSize(), scratch).toArray(ValueLayout.JAVA_BYTE);
+            MemorySegment bytes = scratch.allocate(e.getSize());
+            read(e, bytes);
+            return bytes.toArray(ValueLayout.JAVA_BYTE);
         }
     }
 
@@ -88,13 +90,12 @@ final class TorchArchive implements AutoCloseable {
     }
 
     /**
-     * The raw bytes of storage {@code data/<key>}, which must hold exactly {@code bytes}, copied into a
-     * segment of {@code arena}.
+     * Copies the raw bytes of storage {@code data/<key>} into {@code into}, whose size the record must have.
      *
      * @throws IllegalArgumentException when the record is missing, has another size or fails its CRC
      */
-    MemorySegment storage(String key, long bytes, Arena arena) throws IOException {
-        return read(storageEntry(key, bytes), bytes, arena);
+    void readStorage(String key, MemorySegment into) throws IOException {
+        read(storageEntry(key, into.byteSize()), into);
     }
 
     private ZipEntry storageEntry(String key, long bytes) {
@@ -128,8 +129,9 @@ final class TorchArchive implements AutoCloseable {
         return e;
     }
 
-    private MemorySegment read(ZipEntry e, long bytes, Arena arena) throws IOException {
-        MemorySegment out = arena.allocate(Math.max(bytes, 1), 64).asSlice(0, bytes);
+    /** Reads a whole record into {@code out} (exactly its size), checking its CRC-32. */
+    private void read(ZipEntry e, MemorySegment out) throws IOException {
+        long bytes = out.byteSize();
         CRC32 crc = new CRC32();
         byte[] buf = new byte[(int) Math.min(CHUNK, Math.max(bytes, 1))];
         long done = 0;
@@ -152,7 +154,6 @@ final class TorchArchive implements AutoCloseable {
             throw new IllegalArgumentException(path + ": record '" + e.getName() + "' fails its CRC-32 check"
                     + " (corrupt file)");
         }
-        return out;
     }
 
     private void checkByteOrder() throws IOException {
@@ -166,8 +167,9 @@ final class TorchArchive implements AutoCloseable {
         }
         String order;
         try (Arena scratch = Arena.ofConfined()) {
-            order = new String(read(e, e.getSize(), scratch).toArray(ValueLayout.JAVA_BYTE),
-                    StandardCharsets.US_ASCII).strip();
+            MemorySegment bytes = scratch.allocate(e.getSize());
+            read(e, bytes);
+            order = new String(bytes.toArray(ValueLayout.JAVA_BYTE), StandardCharsets.US_ASCII).strip();
         }
         if (!order.equals("little")) {
             throw new IllegalArgumentException(path + ": byteorder is '" + order + "'; mxd reads little-endian"

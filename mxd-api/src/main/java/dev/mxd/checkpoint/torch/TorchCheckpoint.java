@@ -215,13 +215,35 @@ public record TorchCheckpoint(String configClass, Map<String, Object> config, Ma
         }
     }
 
-    /** Every tensor as row-major F32 in {@code arena}, reading each storage record once (checked by parse). */
+    /**
+     * Every tensor as row-major F32 in {@code arena}, reading each storage record once (their presence and
+     * sizes were checked by parse). Fresh off-heap memory costs more to allocate (zeroing, page faults) than
+     * to fill, so copies are avoided: a storage that is exactly one row-major F32 tensor, the common case
+     * ({@code gate}, {@code W_cond}), is read straight into the model's memory; a strided F32 tensor (the
+     * reference's transposed {@code W_enc}, {@code W_dec}) is gathered straight into it from one scratch
+     * buffer that every other storage reuses.
+     */
     private Map<String, Tensor> toF32(TorchArchive archive, Arena arena) throws IOException {
+        Map<String, List<String>> groups = byStorage(tensors);
+        long scratchBytes = 0;
+        for (List<String> names : groups.values()) {
+            if (!readsDirectly(names)) {
+                scratchBytes = Math.max(scratchBytes, storageBytes(tensors.get(names.getFirst())));
+            }
+        }
         Map<String, Tensor> converted = new HashMap<>();
-        for (Map.Entry<String, List<String>> group : byStorage(tensors).entrySet()) {
-            TorchTensor first = tensors.get(group.getValue().getFirst());
-            try (Arena scratch = Arena.ofConfined()) {
-                MemorySegment storage = archive.storage(group.getKey(), storageBytes(first), scratch);
+        try (Arena scratch = Arena.ofConfined()) {
+            MemorySegment buffer = scratch.allocate(scratchBytes, 64);
+            for (Map.Entry<String, List<String>> group : groups.entrySet()) {
+                TorchTensor first = tensors.get(group.getValue().getFirst());
+                if (readsDirectly(group.getValue())) {
+                    MemorySegment data = arena.allocate(storageBytes(first), 64);
+                    archive.readStorage(group.getKey(), data);
+                    converted.put(group.getValue().getFirst(), new Tensor(DType.F32, first.shape(), data));
+                    continue;
+                }
+                MemorySegment storage = buffer.asSlice(0, storageBytes(first));
+                archive.readStorage(group.getKey(), storage);
                 for (String name : group.getValue()) {
                     converted.put(name, toF32(tensors.get(name), storage, arena, scratch));
                 }
@@ -232,31 +254,42 @@ public record TorchCheckpoint(String configClass, Map<String, Object> config, Ma
         return ordered;
     }
 
+    /** Whether a storage is exactly one row-major F32 tensor, readable into the model's memory as it is. */
+    private boolean readsDirectly(List<String> namesOfOneStorage) {
+        TorchTensor t = tensors.get(namesOfOneStorage.getFirst());
+        return namesOfOneStorage.size() == 1 && t.storageType() == StorageType.FLOAT && t.isRowMajor()
+                && t.storageOffset() == 0 && t.elementCount() == t.storageElements();
+    }
+
+    /** One tensor of a storage already in memory, as a new row-major F32 tensor in {@code arena}. */
     private static Tensor toF32(TorchTensor t, MemorySegment storage, Arena arena, Arena scratch) {
         DType dtype = t.dtype().orElseThrow();
         int size = dtype.byteSize();
         long n = t.elementCount();
-        MemorySegment rowMajor;
         if (n == 0) {
-            rowMajor = scratch.allocate(0);
-        } else if (t.isRowMajor()) {
-            rowMajor = storage.asSlice(t.storageOffset() * size, n * size);
-        } else {
-            rowMajor = gather(t, storage, size, scratch);
+            return new Tensor(dtype, t.shape(), scratch.allocate(0)).toF32(arena);
         }
+        if (t.isRowMajor()) {
+            return new Tensor(dtype, t.shape(), storage.asSlice(t.storageOffset() * size, n * size)).toF32(arena);
+        }
+        if (dtype == DType.F32) {
+            MemorySegment data = arena.allocate(n * size, 64);
+            gather(t, storage, size, data);
+            return new Tensor(dtype, t.shape(), data);
+        }
+        MemorySegment rowMajor = scratch.allocate(n * size, 64);
+        gather(t, storage, size, rowMajor);
         return new Tensor(dtype, t.shape(), rowMajor).toF32(arena);
     }
 
     /**
-     * Copies a strided view's elements into row-major order (the bytes unchanged): the reference's
-     * transposed {@code W_enc} and {@code W_dec}. Walks the last dimension in the inner loop and the others
-     * like an odometer.
+     * Copies a strided view's elements into {@code out} in row-major order, bytes unchanged. Walks the last
+     * dimension in the inner loop and the others like an odometer.
      */
-    private static MemorySegment gather(TorchTensor t, MemorySegment storage, int size, Arena scratch) {
+    private static void gather(TorchTensor t, MemorySegment storage, int size, MemorySegment out) {
         long[] shape = t.shape();
         long[] stride = t.stride();
         int rank = shape.length;
-        MemorySegment out = scratch.allocate(t.elementCount() * size, 64);
         long inner = shape[rank - 1];
         long innerStep = stride[rank - 1] * size;
         long rows = t.elementCount() / inner;
@@ -277,7 +310,6 @@ public record TorchCheckpoint(String configClass, Map<String, Object> config, Ma
                 index[d] = 0;
             }
         }
-        return out;
     }
 
     /** A pickled value as a plain config value (see {@link #config()}). */

@@ -138,7 +138,7 @@ final class Unpickler {
                 case 'N' -> push(null);
                 case 0x88 -> push(Boolean.TRUE);
                 case 0x89 -> push(Boolean.FALSE);
-                case 'J' -> push((long) le(4)); // BININT: signed 32-bit
+                case 'J' -> push(le(4)); // BININT: signed 32-bit
                 case 'K' -> push((long) u8()); // BININT1
                 case 'M' -> push(le(2) & 0xFFFFL); // BININT2
                 case 0x8a -> push(longN(u8())); // LONG1
@@ -169,24 +169,28 @@ final class Unpickler {
                 case 0x91 -> push(Collections.unmodifiableSet(new LinkedHashSet<>(popMark()))); // FROZENSET
                 case 0x90 -> { // ADDITEMS
                     List<Object> items = popMark();
-                    target(Set.class, "ADDITEMS").addAll(items);
+                    Set<Object> set = top(Set.class, "ADDITEMS");
+                    set.addAll(items);
                 }
                 case 'a' -> { // APPEND
                     Object value = pop();
-                    target(List.class, "APPEND").add(value);
+                    List<Object> list = top(List.class, "APPEND");
+                    list.add(value);
                 }
                 case 'e' -> { // APPENDS
                     List<Object> items = popMark();
-                    target(List.class, "APPENDS").addAll(items);
+                    List<Object> list = top(List.class, "APPENDS");
+                    list.addAll(items);
                 }
                 case 's' -> { // SETITEM
                     Object value = pop();
                     Object key = pop();
-                    target(Map.class, "SETITEM").put(key, value);
+                    Map<Object, Object> dict = top(Map.class, "SETITEM");
+                    dict.put(key, value);
                 }
                 case 'u' -> { // SETITEMS
                     List<Object> items = popMark();
-                    putPairs(target(Map.class, "SETITEMS"), items);
+                    putPairs(top(Map.class, "SETITEMS"), items);
                 }
                 case 'q' -> memo.put((long) u8(), peek()); // BINPUT
                 case 'r' -> memo.put(u32(), peek()); // LONG_BINPUT
@@ -382,21 +386,22 @@ final class Unpickler {
         return items;
     }
 
-    private <T> T target(Class<T> type, String opcode) {
+    /** The top of the stack, which {@code opcode} needs to be a {@code type} (a list, set or dict built here). */
+    @SuppressWarnings("unchecked")
+    private <T> T top(Class<?> type, String opcode) {
         Object top = peek();
         if (!type.isInstance(top)) {
             throw fail(opcode + " on a " + typeName(top));
         }
-        return type.cast(top);
+        return (T) top;
     }
 
-    @SuppressWarnings("unchecked")
-    private void putPairs(Map<?, ?> map, List<Object> items) {
+    private void putPairs(Map<Object, Object> map, List<Object> items) {
         if (items.size() % 2 != 0) {
             throw fail("an odd number of items for a dict");
         }
         for (int i = 0; i < items.size(); i += 2) {
-            ((Map<Object, Object>) map).put(items.get(i), items.get(i + 1));
+            map.put(items.get(i), items.get(i + 1));
         }
     }
 

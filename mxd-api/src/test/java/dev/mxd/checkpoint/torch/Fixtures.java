@@ -14,7 +14,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Enumeration;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.BiFunction;
@@ -83,8 +82,7 @@ final class Fixtures {
             int headerLength = Math.toIntExact(buf.getLong(0));
             JsonNode header = JSON.readTree(new String(all, 8, headerLength, StandardCharsets.UTF_8));
             Map<String, Entry> out = new LinkedHashMap<>();
-            for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
+            for (Map.Entry<String, JsonNode> e : header.properties()) {
                 if (e.getKey().equals("__metadata__")) {
                     continue;
                 }
