@@ -45,9 +45,12 @@ class TorchCheckpointReadTest {
     @Test
     void tensorsKeepTheirLayoutsAndStorageLocations() throws IOException {
         TorchCheckpoint cp = TorchCheckpoint.read(Fixtures.pt("mxd_glu_skip_gelu"));
-        // state_dict() order: the module's own parameters, then W_glu's and W_skip's, then our extra tensor
+        // state_dict() order: the module's own parameters, then W_glu's and W_skip's, then the extra tensors
         assertEquals(List.of("W_enc", "b_enc", "W_dec", "gate", "gate_bias", "W_cond", "b_dec", "b_dec_out",
-                "W_glu.weight", "W_glu.bias", "W_skip.weight", "extra.scale"), List.copyOf(cp.tensors().keySet()));
+                "W_glu.weight", "W_glu.bias", "W_skip.weight", "extra.scale", "extra.scalar", "extra.empty"),
+                List.copyOf(cp.tensors().keySet()));
+        assertArrayEquals(new long[0], cp.tensors().get("extra.scalar").shape());
+        assertEquals(0, cp.tensors().get("extra.empty").storageElements());
         TorchTensor wEnc = cp.tensors().get("W_enc");
         // the reference's W_enc is nn.Linear(I, H).weight.T: column-major [I, H]
         assertArrayEquals(new long[] {9, 10}, wEnc.shape());
