@@ -2,6 +2,7 @@ package dev.mxd.checkpoint;
 
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdModel;
+import dev.mxd.checkpoint.torch.TorchCheckpoint;
 import dev.mxd.tensor.Tensor;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -73,11 +74,9 @@ public final class ModelFiles {
                 + WEIGHTS_FILE + " and " + ConfigJson.FILE_NAME + ", a .safetensors file or a reference .pt checkpoint");
     }
 
-    /** The dispatch point for reference PyTorch checkpoints (DESIGN §4: a restricted unpickler). */
-    private static MxdModel loadReferencePt(Path path) {
-        throw new IllegalArgumentException(path + ": reference .pt checkpoints cannot be read yet (DESIGN §4);"
-                + " save the state_dict with safetensors.torch.save_file and the config as " + ConfigJson.FILE_NAME
-                + " beside it, then load the .safetensors file");
+    /** Reference PyTorch checkpoints, read by the restricted unpickler of DESIGN §4. */
+    private static MxdModel loadReferencePt(Path path) throws IOException {
+        return TorchCheckpoint.load(path);
     }
 
     private static MxdModel loadSafetensors(Path file, Supplier<Arena> arenas) throws IOException {

@@ -205,7 +205,8 @@ class ModelFilesTest {
         Path pt = dir.resolve("model.pt");
         Files.write(pt, new byte[] {0x50, 0x4b});
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> MxdModel.load(pt));
-        assertTrue(e.getMessage().contains("reference .pt checkpoints"), e.getMessage());
+        assertTrue(e.getMessage().contains("model.pt"), "a .pt goes to the PyTorch reader, which names the file: "
+                + e.getMessage());
 
         assertThrows(NoSuchFileException.class, () -> MxdModel.load(dir), "a directory without mxd.safetensors");
         assertThrows(NoSuchFileException.class, () -> MxdModel.load(dir.resolve("nope.safetensors")));

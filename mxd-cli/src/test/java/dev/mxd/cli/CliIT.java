@@ -153,9 +153,76 @@ class CliIT {
         assertTrue(run.err().startsWith("mxd: Missing required parameter for option '--model'"), run.err());
     }
 
+    private Path resource(String name) throws IOException {
+        Path to = dir.resolve(name.substring(name.lastIndexOf('/') + 1));
+        try (var in = CliIT.class.getResourceAsStream(name)) {
+            assertTrue(in != null, "test resource " + name);
+            Files.copy(in, to);
+        }
+        return to;
+    }
+
+    private static float[] floats(Tensor t) {
+        float[] f = new float[Math.toIntExact(t.elementCount())];
+        for (int i = 0; i < f.length; i++) {
+            f[i] = t.data().getAtIndex(Tensor.F32_LE, i);
+        }
+        return f;
+    }
+
+    @Test
+    void referenceCheckpointRunsDirectlyAndAfterConvert() throws Exception {
+        Path pt = resource("/fixtures/pt/mxd_glu_skip_gelu.pt");
+        Path expected = resource("/fixtures/pt/mxd_glu_skip_gelu.expected.safetensors");
+        Path direct = dir.resolve("direct.safetensors");
+        Run run = mxd("forward", "--model", pt.toString(), "--input", expected.toString(), "--output", direct.toString(),
+                "--backend", "cpu");
+        assertEquals(0, run.exit(), run.err());
+
+        Path converted = dir.resolve("converted");
+        run = mxd("convert", pt.toString(), converted.toString());
+        assertEquals(0, run.exit(), run.err());
+        assertTrue(run.out().contains("MXD"), run.out());
+        assertTrue(Files.exists(converted.resolve("mxd.safetensors")) && Files.exists(converted.resolve("cfg.json")));
+        Path viaConvert = dir.resolve("via-convert.safetensors");
+        run = mxd("forward", "--model", converted.toString(), "--input", expected.toString(), "--output",
+                viaConvert.toString(), "--backend", "cpu");
+        assertEquals(0, run.exit(), run.err());
+
+        try (SafetensorsFile torch = SafetensorsFile.open(expected); SafetensorsFile a = SafetensorsFile.open(direct);
+             SafetensorsFile b = SafetensorsFile.open(viaConvert)) {
+            Tensor yTorch = torch.tensor("y");
+            float[] ya = floats(a.tensor("y"));
+            float[] yb = floats(b.tensor("y"));
+            double maxAbs = 0;
+            for (int e = 0; e < ya.length; e++) {
+                maxAbs = Math.max(maxAbs, Math.abs(yTorch.data().getAtIndex(Tensor.F64_LE, e)));
+            }
+            for (int e = 0; e < ya.length; e++) {
+                double t = yTorch.data().getAtIndex(Tensor.F64_LE, e);
+                assertTrue(Math.abs(ya[e] - t) <= 1e-5 * maxAbs + 1e-4 * Math.abs(t), "y[" + e + "] vs PyTorch");
+                assertEquals(Float.floatToIntBits(ya[e]), Float.floatToIntBits(yb[e]), "convert then forward is identical");
+            }
+        }
+
+        run = mxd("info", pt.toString());
+        assertEquals(0, run.exit(), run.err());
+        assertTrue(run.out().contains("kind        MXD"), run.out());
+    }
+
+    @Test
+    void maliciousCheckpointIsRefusedInOneLine() throws Exception {
+        Path pt = resource("/fixtures/pt/malicious_os_system.pt");
+        Run run = mxd("convert", pt.toString(), dir.resolve("out").toString());
+        assertEquals(1, run.exit());
+        assertEquals(1, run.err().lines().count(), run.err());
+        assertTrue(run.err().contains("refusing to call"), run.err());
+        assertTrue(Files.notExists(dir.resolve("out")), "nothing written");
+    }
+
     @Test
     void helpIsEverywhere() throws Exception {
-        for (String[] args : new String[][] {{"--help"}, {"forward", "--help"}, {"info", "--help"}}) {
+        for (String[] args : new String[][] {{"--help"}, {"forward", "--help"}, {"info", "--help"}, {"convert", "--help"}}) {
             Run run = mxd(args);
             assertEquals(0, run.exit(), run.err());
             assertTrue(run.out().startsWith("Usage: mxd"), run.out());
