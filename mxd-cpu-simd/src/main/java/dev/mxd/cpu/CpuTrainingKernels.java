@@ -61,6 +61,8 @@ public final class CpuTrainingKernels implements TrainingKernels {
     private final Activation act;
     private final boolean mxd, glu, skip;
     private volatile boolean closed;
+    /** The [N, O] expert rows, refilled from the model each call ({@link #expertRows}). */
+    private float[] cRowsBuffer;
     /** (token, expert) pairs the last backward pass visited in gate, gate_bias and C (TC: rows of W_dec). */
     private long sparseRowsVisited;
 
@@ -219,9 +221,33 @@ public final class CpuTrainingKernels implements TrainingKernels {
         PackedMatrix dec = mxd ? PackedMatrix.ofRows("W_dec", data("W_dec"), LE, hidden, outDim, nr, pool) : null;
         PackedMatrix skipW = skip ? PackedMatrix.ofTransposed("W_skip.weight", data("W_skip.weight"), LE, inDim,
                 outDim, nr, pool) : null;
-        float[] cRows = mxd ? transpose(data("W_cond").toArray(LE), outDim, experts) : null;
+        float[] cRows = mxd ? expertRows() : null;
         return new Weights(enc, vector("b_enc"), gluW, glu ? vector("W_glu.bias") : null, gate,
                 mxd ? vector("gate_bias") : null, cRows, dec, mxd ? null : vector("W_dec"), skipW, vector("b_dec_out"));
+    }
+
+    /**
+     * C = W_condᵀ as [N, O] rows (expert n's c_n contiguous, for the gather), read straight from the model into a
+     * buffer kept from call to call: at GPT-2 size it is 66 MB, which a fresh copy per step would hand the GC.
+     */
+    private float[] expertRows() {
+        MemorySegment src = data("W_cond");
+        if (cRowsBuffer == null) {
+            cRowsBuffer = new float[Math.multiplyExact(experts, outDim)];
+        }
+        float[] dst = cRowsBuffer;
+        int chunk = 64;
+        pool.forEachBlock(Math.ceilDiv(experts, chunk), () -> new float[chunk], (row, b) -> {
+            int n0 = b * chunk;
+            int cols = Math.min(chunk, experts - n0);
+            for (int o = 0; o < outDim; o++) {
+                MemorySegment.copy(src, LE, ((long) o * experts + n0) * Float.BYTES, row, 0, cols);
+                for (int c = 0; c < cols; c++) {
+                    dst[(n0 + c) * outDim + o] = row[c];
+                }
+            }
+        });
+        return dst;
     }
 
     private MemorySegment data(String name) {
