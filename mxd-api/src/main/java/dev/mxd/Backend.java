@@ -1,5 +1,8 @@
 package dev.mxd;
 
+import dev.mxd.train.TrainingKernels;
+import java.util.Optional;
+
 /**
  * A compute backend for MxD layers, found with {@link java.util.ServiceLoader} (register an implementation
  * in {@code META-INF/services/dev.mxd.Backend}). Users pick one through {@link Backends}; implementations
@@ -26,4 +29,16 @@ public interface Backend {
      * @throws IllegalStateException when the model is closed
      */
     MxdLayer load(MxdModel model);
+
+    /**
+     * The training kernels of this backend over {@code model}'s tensors (DESIGN §2), or empty when the backend
+     * does not train. The kernels read the model's current values on every call, so a trainer may update them in
+     * place between calls. The caller owns and closes the kernels, then the model.
+     *
+     * @throws MxdBackendException   when the backend trains but is unavailable here, with the reason
+     * @throws IllegalStateException when the model is closed
+     */
+    default Optional<TrainingKernels> training(MxdModel model) {
+        return Optional.empty();
+    }
 }

@@ -5,8 +5,12 @@ import dev.mxd.Backend;
 import dev.mxd.Codes;
 import dev.mxd.MxdLayer;
 import dev.mxd.MxdModel;
+import dev.mxd.train.ReferenceTrainingKernels;
+import dev.mxd.train.TrainingKernels;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Objects;
+import java.util.Optional;
 
 /**
  * The oracle offered as backend {@code reference}: exact (float64 inside, rounded to float32 outputs) and
@@ -28,6 +32,16 @@ public final class ReferenceBackend implements Backend {
     @Override
     public MxdLayer load(MxdModel model) {
         return new Layer(new ReferenceMxd(model));
+    }
+
+    /** The float64 oracle's training kernels ({@link ReferenceTrainingKernels}): exact, slow, single-threaded. */
+    @Override
+    public Optional<TrainingKernels> training(MxdModel model) {
+        Objects.requireNonNull(model, "model");
+        if (model.isClosed()) {
+            throw new IllegalStateException("cannot train a closed MxdModel on backend " + NAME);
+        }
+        return Optional.of(new ReferenceTrainingKernels(model));
     }
 
     private static final class Layer extends MxdLayer {

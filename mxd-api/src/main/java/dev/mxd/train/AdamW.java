@@ -5,6 +5,7 @@ import dev.mxd.MxdModel;
 import dev.mxd.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.util.Map;
+import java.util.stream.IntStream;
 
 /**
  * AdamW as {@code torch.optim.AdamW} computes it (the reference's optimiser), dense over every trainable
@@ -22,9 +23,14 @@ import java.util.Map;
  * State (m, v, parameters) is float32 as in PyTorch; each element is computed in double and rounded once
  * per stored value, so results match torch's float32 arithmetic to about an ulp per step.
  *
+ * <p>Large tensors are updated in parallel chunks on the common fork-join pool; every element's arithmetic is the
+ * same as in a sequential pass, so results do not depend on the number of threads.
+ *
  * <p>Ownership: this object owns its two moment buffers; {@link #close()} frees them.
  */
 public final class AdamW implements AutoCloseable {
+    /** Elements per parallel task: large enough that the fork-join overhead vanishes. */
+    private static final int CHUNK = 1 << 16;
     private final double beta1, beta2, eps, weightDecay;
     private final ParameterTensors m;
     private final ParameterTensors v;
@@ -82,16 +88,21 @@ public final class AdamW implements AutoCloseable {
             MemorySegment mm = m.tensor(name).data();
             MemorySegment vv = v.tensor(name).data();
             long n = p.byteSize() / 4;
-            for (long i = 0; i < n; i++) {
-                double gi = g.getAtIndex(Tensor.F32_LE, i);
-                float pi = (float) (p.getAtIndex(Tensor.F32_LE, i) * decay);
-                float mi = (float) (beta1 * mm.getAtIndex(Tensor.F32_LE, i) + (1 - beta1) * gi);
-                float vi = (float) (beta2 * vv.getAtIndex(Tensor.F32_LE, i) + (1 - beta2) * gi * gi);
-                double denom = Math.sqrt(vi) / bc2Sqrt + eps;
-                mm.setAtIndex(Tensor.F32_LE, i, mi);
-                vv.setAtIndex(Tensor.F32_LE, i, vi);
-                p.setAtIndex(Tensor.F32_LE, i, (float) (pi - stepSize * mi / denom));
-            }
+            // Elements are independent, so chunks run in parallel with results identical to a sequential pass.
+            int chunks = (int) ((n + CHUNK - 1) / CHUNK);
+            IntStream range = IntStream.range(0, chunks);
+            (chunks > 1 ? range.parallel() : range).forEach(c -> {
+                for (long i = (long) c * CHUNK, end = Math.min(n, i + CHUNK); i < end; i++) {
+                    double gi = g.getAtIndex(Tensor.F32_LE, i);
+                    float pi = (float) (p.getAtIndex(Tensor.F32_LE, i) * decay);
+                    float mi = (float) (beta1 * mm.getAtIndex(Tensor.F32_LE, i) + (1 - beta1) * gi);
+                    float vi = (float) (beta2 * vv.getAtIndex(Tensor.F32_LE, i) + (1 - beta2) * gi * gi);
+                    double denom = Math.sqrt(vi) / bc2Sqrt + eps;
+                    mm.setAtIndex(Tensor.F32_LE, i, mi);
+                    vv.setAtIndex(Tensor.F32_LE, i, vi);
+                    p.setAtIndex(Tensor.F32_LE, i, (float) (pi - stepSize * mi / denom));
+                }
+            });
         }
     }
 

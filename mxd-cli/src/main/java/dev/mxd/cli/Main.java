@@ -14,7 +14,8 @@ import picocli.CommandLine.ScopeType;
  */
 @Command(name = "mxd", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Mixture of Decoders (MxD) layers on the JVM.",
-        subcommands = {ForwardCommand.class, InfoCommand.class, ConvertCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ForwardCommand.class, InfoCommand.class, ConvertCommand.class, TrainCommand.class, EvalCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     /** Held strongly: java.util.logging forgets the level of a logger nobody references. */
@@ -25,7 +26,7 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(new CommandLine(this), "a command is required (forward, info, convert, help)");
+        throw new CommandLine.ParameterException(new CommandLine(this), "a command is required (forward, info, convert, train, eval, help)");
     }
 
     public static void main(String[] args) {

@@ -228,4 +228,172 @@ class CliIT {
             assertTrue(run.out().startsWith("Usage: mxd"), run.out());
         }
     }
+
+    // ---- train and eval ------------------------------------------------------------------------------------
+
+    private static final MxdConfig TEACHER = MxdConfig.mxd(6, 8, 12, 5, 3, Activation.GELU, false, false);
+
+    /** DIR/train (two shards) and DIR/eval of (x, teacher(x)) pairs, computed by the oracle. */
+    private Path writeActivations(String name, int trainTokens, int evalTokens, boolean withEval) throws IOException {
+        Path data = dir.resolve(name);
+        try (MxdModel teacher = MxdModel.random(TEACHER, 17)) {
+            ReferenceMxd oracle = new ReferenceMxd(teacher);
+            SplittableRandom r = new SplittableRandom(5);
+            int half = trainTokens / 2;
+            writeShard(oracle, r, half, data.resolve("train/000.safetensors"));
+            writeShard(oracle, r, trainTokens - half, data.resolve("train/001.safetensors"));
+            if (withEval) {
+                writeShard(oracle, r, evalTokens, data.resolve("eval/000.safetensors"));
+            }
+        }
+        return data;
+    }
+
+    private static void writeShard(ReferenceMxd oracle, SplittableRandom r, int tokens, Path file) throws IOException {
+        float[] x = new float[tokens * 6];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) r.nextGaussian();
+        }
+        double[] y = oracle.forward(x, tokens).y();
+        float[] t = new float[y.length];
+        for (int i = 0; i < y.length; i++) {
+            t[i] = (float) y[i];
+        }
+        Files.createDirectories(file.getParent());
+        Map<String, Tensor> tensors = new java.util.LinkedHashMap<>();
+        tensors.put("x", new Tensor(DType.F32, new long[] {tokens, 6}, MemorySegment.ofArray(x)));
+        tensors.put("t", new Tensor(DType.F32, new long[] {tokens, 5}, MemorySegment.ofArray(t)));
+        SafetensorsWriter.write(file, tensors, Map.of());
+    }
+
+    private static String[] trainArgs(Path data, Path out, String... more) {
+        List<String> a = new ArrayList<>(List.of("train", "--data", data.toString(), "--kind", "mxd", "--k", "3",
+                "--hidden", "8", "--experts", "12", "--out", out.toString(), "--batch", "64", "--tokens", "1280",
+                "--lr", "1e-2", "--seed", "3", "--backend", "cpu"));
+        // an option given in more replaces the default above (picocli refuses repeated options)
+        for (String m : more) {
+            int at = a.indexOf(m);
+            if (m.startsWith("--") && at > 0 && at + 1 < a.size() && !a.get(at + 1).startsWith("--")) {
+                a.remove(at + 1);
+                a.remove(at);
+            }
+        }
+        a.addAll(List.of(more));
+        return a.toArray(String[]::new);
+    }
+
+    @Test
+    void trainWritesAModelThatEvalMeasures() throws Exception {
+        Path data = writeActivations("acts", 1000, 300, true);
+        Path out = dir.resolve("trained");
+        Run run = mxd(trainArgs(data, out, "--tokens", "12800"));
+        assertEquals(0, run.exit(), run.err());
+        for (String s : List.of("step 200/200", "tok/s", "ETA", "loss", "FVU", "L0", "dead", "backend cpu")) {
+            assertTrue(run.out().contains(s), s + " in: " + run.out());
+        }
+        String cfgJson = Files.readString(out.resolve("cfg.json"));
+        for (String s : List.of("\"lr\": 0.01", "\"lr_scheduler_name\": \"constantwithwarmup\"",
+                "\"lr_warm_up_steps\": 10", "\"train_batch_size\": 64", "\"seed\": 3", "\"n_experts\": 12",
+                "\"total_training_tokens\": 12800", "\"norm_dec\": true")) {
+            assertTrue(cfgJson.contains(s), s + " in " + cfgJson);
+        }
+
+        Run eval = mxd("eval", "--model", out.toString(), "--data", data.toString(), "--json", "--backend", "cpu");
+        assertEquals(0, eval.exit(), eval.err());
+        assertEquals(1, eval.out().lines().count(), eval.out());
+        Map<?, ?> json = new com.fasterxml.jackson.databind.ObjectMapper().readValue(eval.out(), Map.class);
+        // The same metrics in this JVM by the oracle on the saved model.
+        dev.mxd.train.Metrics expected = new dev.mxd.train.Metrics(5, 12);
+        try (MxdModel model = MxdModel.load(out);
+             dev.mxd.train.ActivationDirectory acts = dev.mxd.train.ActivationDirectory.open(data)) {
+            assertEquals(12, model.config().experts());
+            float[] x = new float[300 * 6], t = new float[300 * 5];
+            acts.eval().read(0, 300, x, t, 0);
+            ReferenceMxd.Result r = new ReferenceMxd(model).forward(x, 300);
+            float[] y = new float[300 * 5];
+            dev.mxd.Codes codes = dev.mxd.Codes.onHeap(300, 3);
+            for (int i = 0; i < y.length; i++) {
+                y[i] = (float) r.y()[i];
+            }
+            for (int e = 0; e < 300 * 3; e++) {
+                codes.set(e / 3, e % 3, r.codes().index()[e], (float) r.codes().value()[e]);
+            }
+            expected.add(MemorySegment.ofArray(y), MemorySegment.ofArray(t), codes, 300);
+        }
+        assertEquals(300, ((Number) json.get("tokens")).intValue());
+        assertEquals(expected.fvu(), ((Number) json.get("fvu")).doubleValue(), 1e-4 * expected.fvu());
+        assertEquals(expected.nmse(), ((Number) json.get("nmse")).doubleValue(), 1e-4 * expected.nmse());
+        assertEquals(expected.l0(), ((Number) json.get("l0")).doubleValue(), 0.02);
+        assertEquals(expected.deadFraction(), ((Number) json.get("dead_fraction")).doubleValue(), 1.0 / 12 + 1e-9);
+        assertTrue(expected.fvu() < 0.5, "200 steps at lr 1e-2 should learn the teacher: FVU " + expected.fvu());
+
+        Run text = mxd("eval", "--model", out.toString(), "--data", data.toString(), "--backend", "cpu");
+        assertEquals(0, text.exit(), text.err());
+        assertTrue(text.out().contains("FVU") && text.out().contains("dead"), text.out());
+    }
+
+    @Test
+    void stopAndResumeGivesTheUninterruptedWeights() throws Exception {
+        Path data = writeActivations("acts", 1000, 0, false);
+        Path straight = dir.resolve("straight");
+        Path sliced = dir.resolve("sliced");
+        assertEquals(0, mxd(trainArgs(data, straight)).exit());
+        Run first = mxd(trainArgs(data, sliced, "--stop-after", "9"));
+        assertEquals(0, first.exit(), first.err());
+        assertTrue(first.out().contains("stopped at step 9 of 20"), first.out());
+        assertTrue(Files.notExists(sliced.resolve("mxd.safetensors")), "no final model before the end");
+        Run second = mxd(trainArgs(data, sliced, "--resume"));
+        assertEquals(0, second.exit(), second.err());
+        assertTrue(second.out().contains("resumed at step 9"), second.out());
+        try (SafetensorsFile a = SafetensorsFile.open(straight.resolve("mxd.safetensors"));
+             SafetensorsFile b = SafetensorsFile.open(sliced.resolve("mxd.safetensors"))) {
+            assertEquals(a.names(), b.names());
+            for (String n : a.names()) {
+                assertEquals(-1L, a.tensor(n).data().mismatch(b.tensor(n).data()), n + " differs after resume");
+            }
+        }
+        Run changed = mxd(trainArgs(data, sliced, "--resume", "--lr", "2e-2"));
+        assertEquals(1, changed.exit());
+        assertTrue(changed.err().contains("lr"), changed.err());
+    }
+
+    @Test
+    void trainAndEvalRejectBadInput() throws Exception {
+        Path noEval = writeActivations("noeval", 200, 0, false);
+        Path out = dir.resolve("m");
+        Run run = mxd(trainArgs(noEval, out, "--tokens", "128"));
+        assertEquals(0, run.exit(), run.err());
+        run = mxd("eval", "--model", out.toString(), "--data", noEval.toString());
+        assertEquals(1, run.exit());
+        assertTrue(run.err().startsWith("mxd: the held-out split") && run.err().contains("empty or missing"), run.err());
+
+        Path other = writeModel(MxdConfig.mxd(7, 8, 12, 5, 3, Activation.GELU, false, false), 1);
+        run = mxd("eval", "--model", other.toString(), "--data", noEval.toString());
+        assertEquals(1, run.exit());
+        assertTrue(run.err().contains("d_in = 7"), run.err());
+
+        run = mxd(trainArgs(noEval, dir.resolve("x"), "--kind", "sae"));
+        assertEquals(1, run.exit());
+        assertTrue(run.err().contains("--kind must be mxd, tc or stc"), run.err());
+
+        run = mxd(trainArgs(dir.resolve("nothing"), dir.resolve("x")));
+        assertEquals(1, run.exit());
+        assertEquals(1, run.err().lines().count(), run.err());
+
+        // a zero target row is named by shard and row
+        Path zero = dir.resolve("zero/train/000.safetensors");
+        Files.createDirectories(zero.getParent());
+        float[] x = new float[64 * 6];
+        float[] t = new float[64 * 5];
+        java.util.Arrays.fill(x, 1f);
+        java.util.Arrays.fill(t, 1f);
+        java.util.Arrays.fill(t, 10 * 5, 11 * 5, 0f);
+        Map<String, Tensor> tensors = new java.util.LinkedHashMap<>();
+        tensors.put("x", new Tensor(DType.F32, new long[] {64, 6}, MemorySegment.ofArray(x)));
+        tensors.put("t", new Tensor(DType.F32, new long[] {64, 5}, MemorySegment.ofArray(t)));
+        SafetensorsWriter.write(zero, tensors, Map.of());
+        run = mxd(trainArgs(zero.getParent().getParent(), dir.resolve("x"), "--tokens", "64"));
+        assertEquals(1, run.exit());
+        assertTrue(run.err().contains("000.safetensors row 10"), run.err());
+    }
 }

@@ -5,6 +5,7 @@ import dev.mxd.Backend;
 import dev.mxd.MxdBackendException;
 import dev.mxd.MxdLayer;
 import dev.mxd.MxdModel;
+import dev.mxd.train.TrainingKernels;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -58,6 +59,23 @@ public final class CpuBackend implements Backend {
             throw new IllegalStateException("cannot load a closed MxdModel onto backend " + NAME);
         }
         return CpuLayer.load(model, Kernels.get(), WorkerPool.shared());
+    }
+
+    /**
+     * Training kernels over {@code model}'s tensors ({@link CpuTrainingKernels}), which repack the weights from the
+     * model on every call. The caller closes the kernels, then the model.
+     *
+     * @throws MxdBackendException   when the backend is unavailable, with the reason
+     * @throws IllegalStateException when the model is closed
+     */
+    @Override
+    public Optional<TrainingKernels> training(MxdModel model) {
+        Objects.requireNonNull(model, "model");
+        Availability a = availability();
+        if (!a.available()) {
+            throw new MxdBackendException("backend " + NAME + " is unavailable: " + a.detail());
+        }
+        return Optional.of(new CpuTrainingKernels(model, Kernels.get(), WorkerPool.shared()));
     }
 
     private static Availability probe() {

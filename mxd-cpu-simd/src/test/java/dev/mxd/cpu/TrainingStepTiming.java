@@ -1,0 +1,56 @@
+package dev.mxd.cpu;
+
+import dev.mxd.Activation;
+import dev.mxd.Codes;
+import dev.mxd.MxdConfig;
+import dev.mxd.MxdModel;
+import dev.mxd.train.AdamW;
+import dev.mxd.train.DecoderNorm;
+import dev.mxd.train.ParameterTensors;
+import dev.mxd.train.ReferenceInit;
+import java.lang.foreign.MemorySegment;
+import java.util.SplittableRandom;
+
+/**
+ * The parts of one training step at the paper's GPT-2 shape (I = O = 768, H = 3072, N = 21490, K = 32), timed
+ * with the wall clock: forward + backward on the cpu kernels, decoder-norm (before and after), AdamW. Not a test
+ * and not JMH: a quick look at where a step's time goes. Run with the test class path, e.g.
+ * {@code java --add-modules jdk.incubator.vector -cp ... dev.mxd.cpu.TrainingStepTiming [tokens] [steps]}.
+ */
+public final class TrainingStepTiming {
+    public static void main(String[] args) {
+        int tokens = args.length > 0 ? Integer.parseInt(args[0]) : 1024;
+        int steps = args.length > 1 ? Integer.parseInt(args[1]) : 4;
+        MxdConfig cfg = MxdConfig.mxd(768, 3072, 21490, 768, 32, Activation.GELU, false, false);
+        SplittableRandom r = new SplittableRandom(1);
+        float[] x = new float[tokens * 768];
+        float[] t = new float[tokens * 768];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) r.nextGaussian();
+            t[i] = (float) r.nextGaussian();
+        }
+        try (MxdModel model = ReferenceInit.create(cfg, true, 1);
+             ParameterTensors grads = ParameterTensors.zeros(cfg);
+             AdamW adam = new AdamW(cfg, 0.9, 0.999, 1e-8, 0);
+             CpuTrainingKernels kernels = CpuTrainingKernels.of(model)) {
+            float[] y = new float[tokens * 768];
+            Codes codes = Codes.onHeap(tokens, 32);
+            for (int s = 0; s < steps; s++) {
+                long t0 = System.nanoTime();
+                DecoderNorm.normalise(model);
+                long t1 = System.nanoTime();
+                kernels.forwardBackward(MemorySegment.ofArray(x), MemorySegment.ofArray(t), tokens,
+                        MemorySegment.ofArray(y), codes, grads);
+                long t2 = System.nanoTime();
+                DecoderNorm.removeParallelGradient(model, grads);
+                long t3 = System.nanoTime();
+                adam.step(model, grads, 1e-4);
+                long t4 = System.nanoTime();
+                double total = (t4 - t0) / 1e9;
+                System.out.printf("step %d: %.3f s = norm %.3f + fwd/bwd %.3f + projection %.3f + adamw %.3f;"
+                                + " %.0f tokens/s%n", s + 1, total, (t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9,
+                        (t4 - t3) / 1e9, tokens / total);
+            }
+        }
+    }
+}
