@@ -1,0 +1,103 @@
+package dev.mxd.cpu;
+
+import java.util.Arrays;
+
+/**
+ * GEMM on one block of rows: the loops around the micro-kernel (GotoBLAS order), shared by the layer and by
+ * {@link Sgemm}. A is a block of at most a few hundred rows packed into row panels by {@link #packRows}; B is a
+ * {@link PackedMatrix}; C is a row-major float tile the caller owns (its epilogue reads it afterwards).
+ *
+ * <p>Per reduction chunk of at most {@link #KC_MAX} steps, one column panel slice (KC·nr floats, 32 KiB at 512
+ * bits) stays in L1 while the micro-kernel walks every row panel of the block, whose slice (rows·KC floats) stays
+ * in L2 together with the tile. Each element of C is one chain of fused multiply-adds in order of k, whatever the
+ * chunking, block or thread: results do not depend on how a call was split.
+ */
+final class Gemm {
+    /** Upper bound of the reduction chunk; chunks are balanced so the last one is not a short remainder. */
+    static final int KC_MAX = 320;
+
+    private Gemm() {
+    }
+
+    /**
+     * How a GEMM's M rows (a layer's tokens) are cut into blocks: whole register panels, at most {@code maxRows}
+     * per block, and a multiple of the participants where there are enough rows, so that no thread idles at
+     * the end of a call.
+     *
+     * @param rows   rows per block (a multiple of mr), the last block may have fewer
+     * @param blocks number of blocks
+     */
+    record RowBlocks(int rows, int blocks) {
+        static RowBlocks of(int total, int maxRows, int mr, int participants) {
+            int blocks = Math.ceilDiv(total, maxRows);
+            blocks = blocks < participants
+                    ? Math.min(participants, Math.ceilDiv(total, mr))
+                    : Math.ceilDiv(blocks, participants) * participants;
+            int rows = Math.ceilDiv(Math.ceilDiv(total, blocks), mr) * mr;
+            return new RowBlocks(rows, Math.ceilDiv(total, rows));
+        }
+    }
+
+    /** Floats {@link #packRows} writes for {@code rows} rows of width {@code k}. */
+    static int packedRowsSize(int rows, int k, int mr) {
+        return Math.ceilDiv(rows, mr) * mr * k;
+    }
+
+    /**
+     * Packs rows [0, rows) of a row-major table ({@code src[so + r·ld + c]}, c &lt; k) into row panels of mr rows:
+     * panel q holds rows [q·mr, q·mr + mr) as k consecutive groups of mr floats, zero past {@code rows}.
+     */
+    static void packRows(float[] src, int so, int ld, int rows, int k, int mr, float[] dst) {
+        int panels = Math.ceilDiv(rows, mr);
+        for (int q = 0; q < panels; q++) {
+            int base = q * mr * k;
+            for (int i = 0; i < mr; i++) {
+                int r = q * mr + i;
+                int o = base + i;
+                if (r < rows) {
+                    int s = so + r * ld;
+                    for (int c = 0; c < k; c++, o += mr) {
+                        dst[o] = src[s + c];
+                    }
+                } else {
+                    for (int c = 0; c < k; c++, o += mr) {
+                        dst[o] = 0f;
+                    }
+                }
+            }
+        }
+    }
+
+    /** {@code tile = A·B[:, col0 .. col0 + cols)}: {@link #accumulate} onto a zeroed tile. */
+    static void multiply(Kernels kern, float[] a, int rows, PackedMatrix b, int col0, int cols, float[] tile, int ldt) {
+        Arrays.fill(tile, 0, Math.ceilDiv(rows, kern.mr) * kern.mr * ldt, 0f);
+        accumulate(kern, a, rows, b, col0, cols, tile, ldt);
+    }
+
+    /**
+     * {@code tile[i·ldt + j] += Σ_r A[i][r]·B[r][col0 + j]} for every row of A's panels and every column of the B
+     * panels that cover [col0, col0 + cols): the padding rows and columns are computed too (zeros in, zeros out),
+     * so {@code ldt} must be at least cols rounded up to nr.
+     *
+     * @param a   A packed by {@link #packRows} with k = {@code b.k}
+     * @param col0 a multiple of nr
+     */
+    static void accumulate(Kernels kern, float[] a, int rows, PackedMatrix b, int col0, int cols, float[] tile, int ldt) {
+        int mr = kern.mr;
+        int nr = kern.nr;
+        int k = b.k;
+        int rowPanels = Math.ceilDiv(rows, mr);
+        int colPanels = Math.ceilDiv(cols, nr);
+        int chunks = Math.ceilDiv(k, KC_MAX);
+        int kc = chunks == 0 ? 0 : Math.ceilDiv(k, chunks);
+        for (int pc = 0; pc < k; pc += kc) {
+            int steps = Math.min(kc, k - pc);
+            for (int jp = 0; jp < colPanels; jp++) {
+                int bo = b.offset(col0 + jp * nr, pc);
+                for (int ip = 0; ip < rowPanels; ip++) {
+                    kern.microKernel(steps, a, ip * mr * k + pc * mr, b.data, bo, tile, ip * mr * ldt + jp * nr, ldt);
+                }
+            }
+        }
+    }
+}

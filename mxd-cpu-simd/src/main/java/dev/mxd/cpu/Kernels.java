@@ -1,0 +1,113 @@
+package dev.mxd.cpu;
+
+import dev.mxd.Activation;
+import java.util.Optional;
+
+/**
+ * The arithmetic the cpu backend is built from, in two implementations: {@link ScalarKernels} (plain Java,
+ * {@code -Dmxd.simd.bits=0}) and {@code VectorKernels} (the Vector API). Packing, blocking, epilogues, TopK
+ * and threading are written once, above this class, against these few operations.
+ *
+ * <p>This class must not link against {@code jdk.incubator.vector}: it decides whether that module can be
+ * used before {@code VectorKernels} is ever loaded.
+ */
+abstract class Kernels {
+    /** {@code -Dmxd.simd.bits=0|128|256|512}: force a vector width (0 = scalar). */
+    static final String BITS_PROPERTY = "mxd.simd.bits";
+    static final String VECTOR_MODULE = "jdk.incubator.vector";
+    /** The exact JVM flag that makes the Vector API readable. */
+    static final String ADD_MODULES_FLAG = "--add-modules " + VECTOR_MODULE;
+
+    /** The requested width, read once: -1 for the machine's preferred width, else 0, 128, 256 or 512. */
+    static final int REQUESTED_BITS;
+    /** Why no kernels can be made here, or null. */
+    private static final String PROBLEM;
+
+    static {
+        String raw = System.getProperty(BITS_PROPERTY);
+        int bits = -1;
+        String problem = null;
+        if (raw != null && !raw.isBlank()) {
+            bits = switch (raw.trim()) {
+                case "0" -> 0;
+                case "128" -> 128;
+                case "256" -> 256;
+                case "512" -> 512;
+                default -> Integer.MIN_VALUE;
+            };
+            if (bits == Integer.MIN_VALUE) {
+                problem = "-D" + BITS_PROPERTY + "=" + raw + " is not one of 0 (scalar), 128, 256, 512";
+            }
+        }
+        if (problem == null && bits != 0 && !vectorModuleReadable()) {
+            problem = "the Vector API module " + VECTOR_MODULE + " is not readable: add " + ADD_MODULES_FLAG
+                    + " to the JVM flags (or -D" + BITS_PROPERTY + "=0 for the slow scalar path)";
+        }
+        REQUESTED_BITS = bits;
+        PROBLEM = problem;
+    }
+
+    /** Rows of the micro-kernel's register block; packed activation panels hold this many rows. */
+    final int mr;
+    /** Columns of the micro-kernel's register block; packed weight panels hold this many columns. */
+    final int nr;
+
+    Kernels(int mr, int nr) {
+        this.mr = mr;
+        this.nr = nr;
+    }
+
+    /** Why kernels cannot be made in this JVM (bad property, missing module), or empty. */
+    static Optional<String> problem() {
+        return Optional.ofNullable(PROBLEM);
+    }
+
+    /**
+     * The kernels this JVM uses, chosen once.
+     *
+     * @throws IllegalStateException with {@link #problem()} when there are none
+     */
+    static Kernels get() {
+        if (PROBLEM != null) {
+            throw new IllegalStateException(PROBLEM);
+        }
+        return Holder.KERNELS;
+    }
+
+    /** The device in words, e.g. "Vector API 512-bit (16 float lanes), 12x32 register block". */
+    abstract String describe();
+
+    /**
+     * The micro-kernel: {@code c[co + i·ldc + j] += Σ_{k<kc} a[ao + k·mr + i] · b[bo + k·nr + j]} for
+     * {@code i < mr}, {@code j < nr}, each sum taken in order of k with one fused multiply-add per step.
+     * {@code a} is a packed row panel (k-major, mr floats per step), {@code b} a packed column panel (nr floats
+     * per step), {@code c} a row-major tile with row stride {@code ldc}.
+     */
+    abstract void microKernel(int kc, float[] a, int ao, float[] b, int bo, float[] c, int co, int ldc);
+
+    /** {@code v[vo + i] += s[so + i]} for {@code i < n}. */
+    abstract void add(float[] v, int vo, float[] s, int so, int n);
+
+    /** {@code v[vo + i] *= s[so + i]} for {@code i < n}. */
+    abstract void multiply(float[] v, int vo, float[] s, int so, int n);
+
+    /** {@code v[vo + i] = fma(alpha, s[so + i], v[vo + i])} for {@code i < n}. */
+    abstract void axpy(float alpha, float[] s, int so, float[] v, int vo, int n);
+
+    /** {@code v[vo + i] = act(v[vo + i])} for {@code i < n}, in float, within DESIGN §6 of the double definition. */
+    abstract void activate(Activation act, float[] v, int vo, int n);
+
+    /** The first {@code i} in [from, to) with {@code v[i] > threshold}, else {@code to}. NaN never qualifies. */
+    abstract int nextGreater(float[] v, int from, int to, float threshold);
+
+    private static boolean vectorModuleReadable() {
+        return ModuleLayer.boot().findModule(VECTOR_MODULE)
+                .map(m -> Kernels.class.getModule().canRead(m))
+                .orElse(false);
+    }
+
+    /** Creates the kernels on first use, after {@link #PROBLEM} ruled out a missing module. */
+    private static final class Holder {
+        static final Kernels KERNELS = REQUESTED_BITS == 0 ? new ScalarKernels() : VectorKernels.create();
+    }
+}

@@ -1,0 +1,107 @@
+package dev.mxd.cpu;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * The right-hand operand B [k, n] of a GEMM, packed into column panels for the micro-kernel: panel p holds
+ * columns [p·nr, p·nr + nr) as k consecutive rows of nr floats (zero past column n), so the micro-kernel reads
+ * one panel front to back and any range of its rows is contiguous. Weights are packed once, when a model is
+ * loaded; {@link Sgemm} packs its B per call.
+ */
+final class PackedMatrix {
+    /** Rows of B: the reduction dimension. */
+    final int k;
+    /** Columns of B. */
+    final int n;
+    /** Columns per panel. */
+    final int nr;
+    /** ceil(n / nr) panels of k·nr floats. */
+    final float[] data;
+
+    private PackedMatrix(String name, int k, int n, int nr) {
+        this.k = k;
+        this.n = n;
+        this.nr = nr;
+        this.data = new float[checkedSize(name, k, n, nr)];
+    }
+
+    /** Offset in {@link #data} of row {@code row} of the panel that starts at column {@code col} (a multiple of nr). */
+    int offset(int col, int row) {
+        return (col / nr) * k * nr + row * nr;
+    }
+
+    int panels() {
+        return Math.ceilDiv(n, nr);
+    }
+
+    /**
+     * Packs B [k, n] stored row-major ({@code src[r·n + j]}, e.g. {@code W_enc} [I, H]) with the given byte order.
+     *
+     * @param name what B is, for error messages
+     */
+    static PackedMatrix ofRows(String name, MemorySegment src, ValueLayout.OfFloat layout, int k, int n, int nr,
+                               WorkerPool pool) {
+        requireSize(name, src, k, n);
+        PackedMatrix m = new PackedMatrix(name, k, n, nr);
+        int panels = m.panels();
+        int chunk = chunk(panels, pool);
+        pool.forEachBlock(Math.ceilDiv(panels, chunk), () -> new float[chunk * nr], (row, block) -> {
+            int col0 = block * chunk * nr;
+            int cols = Math.min(chunk * nr, n - col0);
+            for (int r = 0; r < k; r++) {
+                MemorySegment.copy(src, layout, ((long) r * n + col0) * Float.BYTES, row, 0, cols);
+                for (int c = 0; c < cols; c += nr) {
+                    System.arraycopy(row, c, m.data, m.offset(col0 + c, r), Math.min(nr, cols - c));
+                }
+            }
+        });
+        return m;
+    }
+
+    /**
+     * Packs B [k, n] = Sᵀ for S [n, k] stored row-major ({@code src[j·k + r]}), e.g. {@code gate} [N, I] for the
+     * product x·gateᵀ.
+     */
+    static PackedMatrix ofTransposed(String name, MemorySegment src, ValueLayout.OfFloat layout, int k, int n, int nr,
+                                     WorkerPool pool) {
+        requireSize(name, src, n, k);
+        PackedMatrix m = new PackedMatrix(name, k, n, nr);
+        int panels = m.panels();
+        int chunk = chunk(panels, pool);
+        pool.forEachBlock(Math.ceilDiv(panels, chunk), () -> new float[k], (row, block) -> {
+            int col0 = block * chunk * nr;
+            int cols = Math.min(chunk * nr, n - col0);
+            for (int j = col0; j < col0 + cols; j++) {
+                MemorySegment.copy(src, layout, (long) j * k * Float.BYTES, row, 0, k);
+                int o = m.offset(j, 0) + j % nr;
+                for (int r = 0; r < k; r++, o += nr) {
+                    m.data[o] = row[r];
+                }
+            }
+        });
+        return m;
+    }
+
+    /** Panels per block of packing work: a few blocks per participant, so packing spreads over all threads. */
+    private static int chunk(int panels, WorkerPool pool) {
+        return Math.max(1, Math.ceilDiv(panels, 4 * pool.parallelism()));
+    }
+
+    private static void requireSize(String name, MemorySegment src, int rows, int cols) {
+        long need = (long) rows * cols * Float.BYTES;
+        if (src.byteSize() < need) {
+            throw new IllegalArgumentException(name + " [" + rows + ", " + cols + "] needs " + need
+                    + " bytes, the segment has " + src.byteSize());
+        }
+    }
+
+    private static int checkedSize(String name, int k, int n, int nr) {
+        long size = (long) Math.ceilDiv(n, nr) * nr * k;
+        if (size > Integer.MAX_VALUE - 16) {
+            throw new IllegalArgumentException(name + " (as a [" + k + ", " + n + "] operand) packs into " + size
+                    + " floats, more than one Java array holds (2^31 - 16); the cpu backend cannot pack it");
+        }
+        return (int) size;
+    }
+}
