@@ -1,5 +1,7 @@
 package dev.mxd.bench;
 
+import dev.mxd.cpu.CpuBackend;
+import dev.mxd.cpu.Sgemm;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.TimeUnit;
@@ -77,6 +79,17 @@ public class SgemmBenchmark {
         }
     }
 
+    /** mxd's kernel ({@link Sgemm}), after one checked call. */
+    @State(Scope.Benchmark)
+    public static class MxdGemm {
+        @Setup(Level.Trial)
+        public void check(Matrices m) {
+            System.out.println("mxd: " + new CpuBackend().availability().detail());
+            Sgemm.multiply(m.size, m.size, m.size, m.a, m.b, m.c);
+            GemmCheck.check("mxd Sgemm.multiply", m.size, m.size, m.size, m.a, m.b, m.c);
+        }
+    }
+
     /** Counts floating-point work in GFLOP; JMH reports it per second, i.e. as GFLOPS. */
     @State(Scope.Thread)
     @AuxCounters(AuxCounters.Type.OPERATIONS)
@@ -91,6 +104,12 @@ public class SgemmBenchmark {
         void add(int n) {
             gflops += 2.0 * n * n * (double) n / 1e9;
         }
+    }
+
+    @Benchmark
+    public void mxd(Matrices m, MxdGemm checked, Flops f) {
+        Sgemm.multiply(m.size, m.size, m.size, m.a, m.b, m.c);
+        f.add(m.size);
     }
 
     @Benchmark
