@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.mxd.Backends;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The benchmark's setup: it times a correct backend and refuses to time a wrong one. */
 class ForwardBenchmarkTest {
@@ -22,15 +24,16 @@ class ForwardBenchmarkTest {
         }
     }
 
-    @Test
-    void setsUpTheSmallShapeOnACorrectBackend() {
-        System.setProperty(Backends.PROPERTY, "reference");
+    @ParameterizedTest
+    @ValueSource(strings = {"reference", "cpu"})
+    void setsUpTheSmallShapeOnACorrectBackend(String backend) {
+        System.setProperty(Backends.PROPERTY, backend);
         ForwardBenchmark.Layer l = new ForwardBenchmark.Layer();
         l.shape = "small";
         l.load();
         try {
             assertEquals(512, l.tokens);
-            assertEquals("reference", l.layer.backendName());
+            assertEquals(backend, l.layer.backendName());
             assertEquals(2048, l.layer.config().experts());
             ForwardBenchmark.Tokens counter = new ForwardBenchmark.Tokens();
             counter.reset();
