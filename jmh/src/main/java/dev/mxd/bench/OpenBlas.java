@@ -36,13 +36,20 @@ import java.util.Set;
  * other value is used as the core name. {@link #describe()} says what was loaded and which core runs.
  *
  * <p>Threads: {@code -Dmxd.threads} (the same property that sizes mxd's own thread pool), default all
- * available processors.
+ * available processors. After each call OpenBLAS's worker threads keep spinning for about a tenth of a second,
+ * which takes a core from whatever runs next in the process; {@code -Dmxd.bench.openblasThreadTimeout=4}
+ * makes them sleep at once ({@link SgemmPaired} sets it, as it alternates OpenBLAS with mxd).
  */
 public final class OpenBlas {
     /** An explicit path of the OpenBLAS shared library. */
     public static final String PATH_PROPERTY = "mxd.bench.openblas";
     /** {@code auto} (default), {@code env}, or an OpenBLAS core name for {@code OPENBLAS_CORETYPE}. */
     public static final String CORE_PROPERTY = "mxd.bench.openblasCore";
+    /**
+     * {@code OPENBLAS_THREAD_TIMEOUT} (4 to 30: OpenBLAS's idle workers busy-wait 2^value cycles after a call
+     * before they sleep); unset leaves OpenBLAS's default (2^28 cycles, a tenth of a second here).
+     */
+    public static final String THREAD_TIMEOUT_PROPERTY = "mxd.bench.openblasThreadTimeout";
 
     private static final int CBLAS_ROW_MAJOR = 101;
     private static final int CBLAS_NO_TRANS = 111;
@@ -138,7 +145,7 @@ public final class OpenBlas {
         return core;
     }
 
-    /** One line: build configuration, core, threads, the file, and why this core. */
+    /** One line: build configuration, core, threads, the file, and the environment this process gave it. */
     public String describe() {
         return config.strip() + ", core " + core + ", " + threads + " threads, " + library
                 + (coreNote.isEmpty() ? "" : " (" + coreNote + ")");
@@ -146,6 +153,11 @@ public final class OpenBlas {
 
     private static OpenBlas load() {
         String coreNote = chooseCore();
+        String timeout = System.getProperty(THREAD_TIMEOUT_PROPERTY);
+        if (timeout != null && !timeout.isBlank()) {
+            setenv("OPENBLAS_THREAD_TIMEOUT", timeout.strip());
+            coreNote += (coreNote.isEmpty() ? "" : ", ") + "OPENBLAS_THREAD_TIMEOUT=" + timeout.strip();
+        }
         String explicit = System.getProperty(PATH_PROPERTY);
         List<String> candidates = explicit != null && !explicit.isBlank() ? List.of(explicit.strip()) : candidates();
         List<String> failures = new ArrayList<>();

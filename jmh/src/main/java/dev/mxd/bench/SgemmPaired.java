@@ -11,7 +11,9 @@ import java.util.Locale;
  * The SGEMM ratio on a shared machine: mxd's {@link Sgemm} and OpenBLAS called alternately (in ABBA
  * order) on the same matrices, so both see the same interference from other processes, and the ratio is
  * taken pair by pair. JMH's {@link SgemmBenchmark} measures one implementation for ten seconds, then the
- * other; when other processes come and go in between, its ratio is noise. This one's is not.
+ * other; when other processes come and go in between, its ratio is noise. This one's is not. OpenBLAS's
+ * workers are told not to spin after a call ({@link OpenBlas#THREAD_TIMEOUT_PROPERTY} = 4 unless given),
+ * since spinning workers would take the cores from the mxd call that follows.
  *
  * <pre>java ${mxd.jvmFlags} -cp jmh/target/benchmarks.jar dev.mxd.bench.SgemmPaired [n ...] [-pairs P]</pre>
  * (or {@code jmh/run paired}). Default sizes 1024 and 2048; default pairs: about ten seconds' worth.
@@ -41,6 +43,11 @@ public final class SgemmPaired {
             System.exit(2);
         }
         sizes = count == 0 ? new int[] {1024, 2048} : Arrays.copyOf(sizes, count);
+        // OpenBLAS's workers would otherwise spin for a tenth of a second after each of its calls, on the cores
+        // the next mxd call needs, and every mxd time would include that.
+        if (System.getProperty(OpenBlas.THREAD_TIMEOUT_PROPERTY) == null) {
+            System.setProperty(OpenBlas.THREAD_TIMEOUT_PROPERTY, "4");
+        }
         OpenBlas blas = OpenBlas.get();
         System.out.println("OpenBLAS: " + blas.describe());
         System.out.println("mxd: " + new CpuBackend().availability().detail());
