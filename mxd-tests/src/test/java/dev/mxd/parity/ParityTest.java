@@ -2,7 +2,6 @@ package dev.mxd.parity;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.mxd.Activation;
 import dev.mxd.Backend;
@@ -108,11 +107,12 @@ class ParityTest {
         }
     }
 
-    /** The fork's forced width (mxd.simd.bits) is the one the cpu backend runs. */
+    /** The fork's forced width (mxd.simd.bits), else the machine's preferred width, is the one the cpu backend runs. */
     @Test
     void forcedWidthIsInEffect() {
-        String bits = System.getProperty("mxd.simd.bits");
-        assumeTrue(bits != null, "no width forced in this JVM");
+        String forced = System.getProperty("mxd.simd.bits");
+        String bits = forced != null ? forced
+                : String.valueOf(jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize());
         Backend cpu = BackendsUnderTest.all().stream().filter(b -> b.name().equals("cpu")).findFirst().orElseThrow();
         String detail = cpu.availability().detail();
         assertTrue(bits.equals("0") ? detail.startsWith("scalar") : detail.contains(bits + "-bit"), detail);
