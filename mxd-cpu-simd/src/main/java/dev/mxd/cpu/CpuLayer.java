@@ -139,10 +139,8 @@ final class CpuLayer extends MxdLayer {
         if (plan.blocks() == 1 && pool.parallelism() > 1) {
             call.wide(tokens);
         } else {
-            pool.forEachBlock(plan.blocks(), () -> call.new Scratch(plan.rows()), (s, b) -> {
-                int row0 = b * plan.rows();
-                call.block(s.rows, s.tiles, row0, Math.min(plan.rows(), tokens - row0));
-            });
+            pool.forEachBlock(plan.blocks(), () -> call.new Scratch(plan.maxRows()),
+                    (s, b) -> call.block(s.rows, s.tiles, plan.row0(b), plan.rows(b)));
         }
         if (y != null) {
             Staging.back(call.y, y);

@@ -20,21 +20,36 @@ final class Gemm {
     }
 
     /**
-     * How a GEMM's M rows (a layer's tokens) are cut into blocks: whole register panels, at most {@code maxRows}
-     * per block, and a multiple of the participants where there are enough rows, so that no thread idles at
-     * the end of a call.
+     * How a GEMM's M rows (a layer's tokens) are cut into blocks: whole register panels of mr rows, at most
+     * {@code maxRows} per block, the panels shared out evenly (block sizes differ by one panel at most), and as many
+     * blocks as a multiple of the participants where there are enough panels, so that no thread idles at the end.
      *
-     * @param rows   rows per block (a multiple of mr), the last block may have fewer
+     * @param total  M
+     * @param panels ceil(M / mr)
      * @param blocks number of blocks
+     * @param mr     rows per panel
      */
-    record RowBlocks(int rows, int blocks) {
+    record RowBlocks(int total, int panels, int blocks, int mr) {
         static RowBlocks of(int total, int maxRows, int mr, int participants) {
-            int blocks = Math.ceilDiv(total, maxRows);
-            blocks = blocks < participants
-                    ? Math.min(participants, Math.ceilDiv(total, mr))
-                    : Math.ceilDiv(blocks, participants) * participants;
-            int rows = Math.ceilDiv(Math.ceilDiv(total, blocks), mr) * mr;
-            return new RowBlocks(rows, Math.ceilDiv(total, rows));
+            int panels = Math.ceilDiv(total, mr);
+            int blocks = Math.ceilDiv(panels, Math.max(1, maxRows / mr));
+            blocks = blocks < participants ? Math.min(participants, panels) : Math.ceilDiv(blocks, participants) * participants;
+            return new RowBlocks(total, panels, Math.min(blocks, panels), mr);
+        }
+
+        /** First row of block b. */
+        int row0(int b) {
+            return (int) ((long) b * panels / blocks) * mr;
+        }
+
+        /** Rows of block b. */
+        int rows(int b) {
+            return Math.min(row0(b + 1), total) - row0(b);
+        }
+
+        /** Rows of the largest block. */
+        int maxRows() {
+            return Math.min(Math.ceilDiv(panels, blocks) * mr, total);
         }
     }
 

@@ -59,11 +59,12 @@ public final class Sgemm {
         // Too few row blocks for the threads: give each block's columns to several participants instead.
         int colGroups = Math.min(Math.ceilDiv(pool.parallelism(), rowBlocks.blocks()), Math.ceilDiv(n, nc));
         int groupCols = Math.ceilDiv(Math.ceilDiv(n, colGroups), nc) * nc;
-        int padded = Math.ceilDiv(rowBlocks.rows(), kern.mr) * kern.mr;
-        pool.forEachBlock(rowBlocks.blocks() * colGroups, () -> new Scratch(rowBlocks.rows(), padded, k, nc),
+        int maxRows = rowBlocks.maxRows();
+        int padded = Math.ceilDiv(maxRows, kern.mr) * kern.mr;
+        pool.forEachBlock(rowBlocks.blocks() * colGroups, () -> new Scratch(maxRows, padded, k, nc),
                 (s, task) -> {
-                    int row0 = task / colGroups * rowBlocks.rows();
-                    int rows = Math.min(rowBlocks.rows(), m - row0);
+                    int row0 = rowBlocks.row0(task / colGroups);
+                    int rows = rowBlocks.rows(task / colGroups);
                     int g0 = task % colGroups * groupCols;
                     int g1 = Math.min(n, g0 + groupCols);
                     MemorySegment.copy(as, f32, (long) row0 * k * Float.BYTES, s.aRows, 0, rows * k);
