@@ -82,11 +82,11 @@ final class CpuLayer extends MxdLayer {
         int nr = kern.nr;
         ValueLayout.OfFloat le = Tensor.F32_LE;
         boolean isMxd = cfg.kind() == Kind.MXD;
-        PackedMatrix enc = PackedMatrix.ofRows("W_enc", data(model, "W_enc"), le, i, h, nr, pool);
+        PackedMatrix enc = PackedMatrix.ofRows("W_enc", data(model, "W_enc"), le, i, h, nr, pool, false);
         PackedMatrix glu = cfg.glu()
                 ? PackedMatrix.ofTransposed("W_glu.weight", data(model, "W_glu.weight"), le, i, h, nr, pool) : null;
         PackedMatrix gate = isMxd ? PackedMatrix.ofTransposed("gate", data(model, "gate"), le, i, n, nr, pool) : null;
-        PackedMatrix dec = isMxd ? PackedMatrix.ofRows("W_dec", data(model, "W_dec"), le, h, o, nr, pool) : null;
+        PackedMatrix dec = isMxd ? PackedMatrix.ofRows("W_dec", data(model, "W_dec"), le, h, o, nr, pool, false) : null;
         PackedMatrix skipW = cfg.skip()
                 ? PackedMatrix.ofTransposed("W_skip.weight", data(model, "W_skip.weight"), le, i, o, nr, pool) : null;
         Weights w = new Weights(enc, vector(model, "b_enc"), glu, cfg.glu() ? vector(model, "W_glu.bias") : null,
@@ -140,7 +140,10 @@ final class CpuLayer extends MxdLayer {
             call.wide(tokens);
         } else {
             pool.forEachBlock(plan.blocks(), () -> call.new Scratch(plan.maxRows()),
-                    (s, b) -> call.block(s.rows, s.tiles, plan.row0(b), plan.rows(b)));
+                    (s, b) -> call.block(s.rows, s.tiles, plan.row0(b), plan.rows(b)), s -> {
+                        s.rows.recycle();
+                        s.tiles.recycle();
+                    });
         }
         if (y != null) {
             Staging.back(call.y, y);
@@ -150,7 +153,10 @@ final class CpuLayer extends MxdLayer {
         }
     }
 
-    /** A block's rows: inputs, codes, and for an MxD decode z and m. Shared by the participants of a wide call. */
+    /**
+     * A block's rows: inputs, codes, and for an MxD decode z and m. Shared by the participants of a wide call. The
+     * large arrays come from {@link FloatArrays} and go back with {@link #recycle}.
+     */
     private final class Rows {
         final float[] xRows;
         final float[] xPacked;
@@ -162,14 +168,22 @@ final class CpuLayer extends MxdLayer {
 
         Rows(Call c, int rows) {
             int padded = Math.ceilDiv(rows, kern.mr) * kern.mr;
-            xRows = c.needX ? new float[rows * inDim] : null;
-            xPacked = c.needX ? new float[padded * inDim] : null;
+            xRows = c.needX ? FloatArrays.take(rows * inDim) : null;
+            xPacked = c.needX ? FloatArrays.take(padded * inDim) : null;
             boolean mxdDecode = mxd && c.op.decodes();
-            z = mxdDecode ? new float[rows * hidden] : null;
-            zPacked = mxdDecode ? new float[padded * hidden] : null;
-            m = mxdDecode ? new float[rows * outDim] : null;
+            z = mxdDecode ? FloatArrays.take(rows * hidden) : null;
+            zPacked = mxdDecode ? FloatArrays.take(padded * hidden) : null;
+            m = mxdDecode ? FloatArrays.take(rows * outDim) : null;
             codeIndex = new int[rows * c.width];
             codeValue = new float[rows * c.width];
+        }
+
+        void recycle() {
+            FloatArrays.give(xRows);
+            FloatArrays.give(xPacked);
+            FloatArrays.give(z);
+            FloatArrays.give(zPacked);
+            FloatArrays.give(m);
         }
     }
 
@@ -181,9 +195,14 @@ final class CpuLayer extends MxdLayer {
 
         Tiles(int rows, boolean selecting) {
             int padded = Math.ceilDiv(rows, kern.mr) * kern.mr;
-            tile = new float[padded * nc];
-            tile2 = glu ? new float[padded * nc] : null;
+            tile = FloatArrays.take(padded * nc);
+            tile2 = glu ? FloatArrays.take(padded * nc) : null;
             topK = selecting ? new TopK(rows, k) : null;
+        }
+
+        void recycle() {
+            FloatArrays.give(tile);
+            FloatArrays.give(tile2);
         }
     }
 
@@ -269,7 +288,7 @@ final class CpuLayer extends MxdLayer {
                     int c0 = (u - scoreTiles) * nc;
                     hidden(r, t, count, c0, Math.min(c0 + nc, hidden));
                 }
-            });
+            }, Tiles::recycle);
             if (op.selects()) {
                 TopK all = parts.getFirst().topK;
                 for (Tiles t : parts.subList(1, parts.size())) {
@@ -282,8 +301,9 @@ final class CpuLayer extends MxdLayer {
                     prepareDecode(r, count);
                 }
                 pool.forEachBlock(Math.ceilDiv(outDim, nc), () -> new Tiles(count, false),
-                        (t, u) -> output(r, t, count, 0, u * nc, Math.min((u + 1) * nc, outDim)));
+                        (t, u) -> output(r, t, count, 0, u * nc, Math.min((u + 1) * nc, outDim)), Tiles::recycle);
             }
+            r.recycle();
         }
 
         private int scoreWidth() {

@@ -7,14 +7,16 @@ import java.util.Arrays;
  * {@link Sgemm}. A is a block of at most a few hundred rows packed into row panels by {@link #packRows}; B is a
  * {@link PackedMatrix}; C is a row-major float tile the caller owns (its epilogue reads it afterwards).
  *
- * <p>Per reduction chunk of at most {@link #KC_MAX} steps, one column panel slice (KC·nr floats, 32 KiB at 512
- * bits) stays in L1 while the micro-kernel walks every row panel of the block, whose slice (rows·KC floats) stays
- * in L2 together with the tile. Each element of C is one chain of fused multiply-adds in order of k, whatever the
- * chunking, block or thread: results do not depend on how a call was split.
+ * <p>Per reduction chunk of at most {@link #KC_MAX} steps, the micro-kernel takes each row panel slice of A (KC·mr
+ * floats, 24 KiB at KC = 512: it stays in L1) across all column panels of the tile, whose slice of B (KC·cols
+ * floats) stays in L2 with the tile for the next row panel. Of the orders and sizes tried on the 2-core AVX-512
+ * machine (KC 128 to 1024, tiles of 64 to 1024 columns, either loop innermost), this one ran best, by a few percent
+ * and within the noise of a shared machine. Each element of C is one chain of fused multiply-adds in order of k,
+ * whatever the chunking, block or thread: results do not depend on how a call was split.
  */
 final class Gemm {
     /** Upper bound of the reduction chunk; chunks are balanced so the last one is not a short remainder. */
-    static final int KC_MAX = 320;
+    static final int KC_MAX = 512;
 
     private Gemm() {
     }
@@ -107,10 +109,10 @@ final class Gemm {
         int kc = chunks == 0 ? 0 : Math.ceilDiv(k, chunks);
         for (int pc = 0; pc < k; pc += kc) {
             int steps = Math.min(kc, k - pc);
-            for (int jp = 0; jp < colPanels; jp++) {
-                int bo = b.offset(col0 + jp * nr, pc);
-                for (int ip = 0; ip < rowPanels; ip++) {
-                    kern.microKernel(steps, a, ip * mr * k + pc * mr, b.data, bo, tile, ip * mr * ldt + jp * nr, ldt);
+            for (int ip = 0; ip < rowPanels; ip++) {
+                int ao = ip * mr * k + pc * mr;
+                for (int jp = 0; jp < colPanels; jp++) {
+                    kern.microKernel(steps, a, ao, b.data, b.offset(col0 + jp * nr, pc), tile, ip * mr * ldt + jp * nr, ldt);
                 }
             }
         }
