@@ -23,10 +23,15 @@ import java.util.Optional;
  * shape (I = O = 768, H = 3072, N = 21490, K = 32, relu, T = 2048) with the heap bytes one forward allocates.
  * Uses public API only, so it runs from source after {@code mvn -pl mxd-cpu-simd -am install -DskipTests}:
  * <pre>
- * OPENBLAS_NUM_THREADS=2 java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
+ * OPENBLAS_CORETYPE=SkylakeX OPENBLAS_THREAD_TIMEOUT=4 OPENBLAS_NUM_THREADS=2 \
+ *   java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
  *   -cp mxd-api/target/classes:mxd-cpu-simd/target/classes mxd-cpu-simd/src/test/java/dev/mxd/cpu/Throughput.java [rounds]
  * </pre>
- * The machine may be shared: compare the ratios within one run, and the best and median of several rounds.
+ * The machine may be shared: compare the ratios within one run, and the best and median of several rounds. On the
+ * 2-core Zen 5 machine OpenBLAS 0.3.21 picks its AVX2 "Haswell" kernels inside a JVM (about 190 GFLOPS);
+ * {@code OPENBLAS_CORETYPE=SkylakeX} gives it its AVX-512 kernels (330-380 GFLOPS), the fair baseline. And its
+ * worker threads spin for a long while after each call, taking a core from whatever runs next in the process:
+ * alternating with it, mxd's 1024³ median fell to half; {@code OPENBLAS_THREAD_TIMEOUT=4} keeps the spin short.
  */
 public final class Throughput {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
@@ -47,6 +52,10 @@ public final class Throughput {
             MemorySegment c = arena.allocate((long) n * n * Float.BYTES, 64);
             int reps = Math.max(1, (int) (8e9 / (2.0 * n * n * n)));
             double[] ours = new double[rounds], theirs = new double[rounds];
+            // warm-up: C2 must have compiled the kernels and the pool's threads must be running before timing
+            for (long end = System.nanoTime() + 3_000_000_000L; System.nanoTime() < end; ) {
+                Sgemm.multiply(n, n, n, a, b, c);
+            }
             for (int r = -3; r < rounds; r++) {
                 long t0 = System.nanoTime();
                 for (int q = 0; q < reps; q++) {
