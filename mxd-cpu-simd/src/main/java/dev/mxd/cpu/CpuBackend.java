@@ -19,7 +19,8 @@ import java.util.Optional;
  * no module.
  *
  * <p>{@link #load} packs the weights once into the layouts the kernels read; the returned layer keeps its own
- * copy and does not read the model afterwards.
+ * copy, on the Java heap (about the model's own size: size {@code -Xmx} for it), and does not read the model
+ * afterwards. A call allocates scratch per worker thread sized by a block of at most 192 tokens, never by T·N.
  */
 public final class CpuBackend implements Backend {
     public static final String NAME = "cpu";

@@ -10,12 +10,15 @@ import dev.mxd.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
-import java.util.function.IntFunction;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * An MxD, TC or STC layer on the cpu backend. The T tokens of a call are cut into blocks of at most
  * {@link #BLOCK_ROWS} rows; participants of the {@link WorkerPool} take blocks and run the whole layer on each
- * (gate, encoder, decoder), so a block's inputs are packed once and its intermediate rows stay in cache.
+ * (gate, encoder, decoder), so a block's inputs are packed once and its intermediate rows stay in cache. A call
+ * too small for more than one block (a few tokens) is spread over the participants by column tiles instead, in two
+ * phases: scores and hidden units, then outputs.
  *
  * <p>Per block, for an MxD (DESIGN §1, §8):
  * <ol>
@@ -27,11 +30,12 @@ import java.util.function.IntFunction;
  *     accumulates onto the same tile after the ⊙ m).</li>
  * </ol>
  * A TC/STC runs the encoder with the TopK epilogue over the hidden units, then gathers K rows of W_dec. The fused
- * forward runs exactly the code of encode followed by decode, so the two paths agree bit for bit.
+ * forward runs exactly the code of encode followed by decode, and each output element is computed by the same
+ * operations whatever the block, tile or thread, so the two paths agree bit for bit and a token's results do not
+ * depend on the other tokens of its call.
  *
- * <p>Thread safety: the packed weights are read-only after {@link #load}; every call makes its own scratch, one
- * per participant, sized by the block (never by T or N). Caller segments from a confined arena go through
- * {@link Staging}.
+ * <p>Thread safety: the packed weights are read-only after {@link #load}; every call makes its own scratch, sized
+ * by the block (never by T or N). Caller segments from a confined arena go through {@link Staging}.
  */
 final class CpuLayer extends MxdLayer {
     /** Upper bound on rows per block: a block's packed inputs and tile stay in L2 (see {@link Gemm}). */
@@ -78,11 +82,11 @@ final class CpuLayer extends MxdLayer {
         int nr = kern.nr;
         ValueLayout.OfFloat le = Tensor.F32_LE;
         boolean isMxd = cfg.kind() == Kind.MXD;
-        PackedMatrix enc = PackedMatrix.ofRows("W_enc", data(model, "W_enc"), le, i, h, nr, pool);
+        PackedMatrix enc = PackedMatrix.ofRows("W_enc", data(model, "W_enc"), le, i, h, nr, pool, false);
         PackedMatrix glu = cfg.glu()
                 ? PackedMatrix.ofTransposed("W_glu.weight", data(model, "W_glu.weight"), le, i, h, nr, pool) : null;
         PackedMatrix gate = isMxd ? PackedMatrix.ofTransposed("gate", data(model, "gate"), le, i, n, nr, pool) : null;
-        PackedMatrix dec = isMxd ? PackedMatrix.ofRows("W_dec", data(model, "W_dec"), le, h, o, nr, pool) : null;
+        PackedMatrix dec = isMxd ? PackedMatrix.ofRows("W_dec", data(model, "W_dec"), le, h, o, nr, pool, false) : null;
         PackedMatrix skipW = cfg.skip()
                 ? PackedMatrix.ofTransposed("W_skip.weight", data(model, "W_skip.weight"), le, i, o, nr, pool) : null;
         Weights w = new Weights(enc, vector(model, "b_enc"), glu, cfg.glu() ? vector(model, "W_glu.bias") : null,
@@ -93,59 +97,17 @@ final class CpuLayer extends MxdLayer {
 
     @Override
     protected void forwardImpl(MemorySegment x, int tokens, MemorySegment y, Codes codes) {
-        Weights w = weights();
-        MemorySegment xs = Staging.in(x);
-        MemorySegment ys = Staging.out(y);
-        Codes cs = Staging.out(codes);
-        forEachBlock(tokens, rows -> new Workspace(rows, k, true, true, true), (ws, row0, rows) -> {
-            encode(w, ws, xs, cs, row0, rows);
-            decode(w, ws, rows, k, ys, row0);
-        });
-        Staging.back(ys, y);
-        Staging.back(cs, codes);
+        run(Op.FORWARD, x, tokens, codes, y);
     }
 
     @Override
     protected void encodeImpl(MemorySegment x, int tokens, Codes codes) {
-        Weights w = weights();
-        MemorySegment xs = Staging.in(x);
-        Codes cs = Staging.out(codes);
-        forEachBlock(tokens, rows -> new Workspace(rows, k, true, true, false),
-                (ws, row0, rows) -> encode(w, ws, xs, cs, row0, rows));
-        Staging.back(cs, codes);
+        run(Op.ENCODE, x, tokens, codes, null);
     }
 
     @Override
     protected void decodeImpl(MemorySegment x, int tokens, Codes codes, MemorySegment y) {
-        Weights w = weights();
-        int width = codes.width();
-        boolean needX = mxd || skip;
-        MemorySegment xs = needX ? Staging.in(x) : x;
-        Codes cs = Staging.in(codes);
-        MemorySegment ys = Staging.out(y);
-        forEachBlock(tokens, rows -> new Workspace(rows, width, needX, false, true), (ws, row0, rows) -> {
-            if (needX) {
-                loadInputs(ws, xs, row0, rows);
-            }
-            readCodes(ws, cs, row0, rows);
-            decode(w, ws, rows, width, ys, row0);
-        });
-        Staging.back(ys, y);
-    }
-
-    /** The work on rows [row0, row0 + rows) of a call. */
-    @FunctionalInterface
-    private interface BlockBody {
-        void run(Workspace ws, int row0, int rows);
-    }
-
-    /** Cuts the tokens into blocks and runs {@code body} on each, one workspace per participant. */
-    private void forEachBlock(int tokens, IntFunction<Workspace> scratch, BlockBody body) {
-        Gemm.RowBlocks plan = Gemm.RowBlocks.of(tokens, BLOCK_ROWS, kern.mr, pool.parallelism());
-        pool.forEachBlock(plan.blocks(), () -> scratch.apply(plan.rows()), (ws, b) -> {
-            int row0 = b * plan.rows();
-            body.run(ws, row0, Math.min(plan.rows(), tokens - row0));
-        });
+        run(Op.DECODE, x, tokens, codes, y);
     }
 
     @Override
@@ -153,173 +115,324 @@ final class CpuLayer extends MxdLayer {
         weights = null;
     }
 
-    private Weights weights() {
+    private enum Op {
+        FORWARD, ENCODE, DECODE;
+
+        boolean selects() {
+            return this != DECODE;
+        }
+
+        boolean decodes() {
+            return this != ENCODE;
+        }
+    }
+
+    private void run(Op op, MemorySegment x, int tokens, Codes codes, MemorySegment y) {
         Weights w = weights;
         if (w == null) {
             throw new IllegalStateException("this MxdLayer (backend " + CpuBackend.NAME + ") is closed");
         }
-        return w;
+        boolean needX = op.selects() || mxd || skip;
+        Call call = new Call(op, w, needX ? Staging.in(x) : x, op.selects() ? Staging.out(codes) : Staging.in(codes),
+                y == null ? null : Staging.out(y), op.selects() ? k : codes.width(), needX);
+        Gemm.RowBlocks plan = Gemm.RowBlocks.of(tokens, BLOCK_ROWS, kern.mr, pool.parallelism());
+        if (plan.blocks() == 1 && pool.parallelism() > 1) {
+            call.wide(tokens);
+        } else {
+            pool.forEachBlock(plan.blocks(), () -> call.new Scratch(plan.maxRows()),
+                    (s, b) -> call.block(s.rows, s.tiles, plan.row0(b), plan.rows(b)), s -> {
+                        s.rows.recycle();
+                        s.tiles.recycle();
+                    });
+        }
+        if (y != null) {
+            Staging.back(call.y, y);
+        }
+        if (op.selects()) {
+            Staging.back(call.codes, codes);
+        }
     }
 
     /**
-     * One participant's scratch for one call, holding only what the call needs: the block's inputs, the TopK heaps
-     * when selecting codes, z and m when decoding an MxD. {@code codeWidth} is K, or the width of decoded codes.
+     * A block's rows: inputs, codes, and for an MxD decode z and m. Shared by the participants of a wide call. The
+     * large arrays come from {@link FloatArrays} and go back with {@link #recycle}.
      */
-    private final class Workspace {
+    private final class Rows {
         final float[] xRows;
         final float[] xPacked;
-        final float[] tile;
-        final float[] tile2;
         final float[] z;
         final float[] zPacked;
         final float[] m;
-        final TopK topK;
         final int[] codeIndex;
         final float[] codeValue;
 
-        Workspace(int rows, int codeWidth, boolean inputs, boolean selecting, boolean decoding) {
+        Rows(Call c, int rows) {
             int padded = Math.ceilDiv(rows, kern.mr) * kern.mr;
-            xRows = inputs ? new float[rows * inDim] : null;
-            xPacked = inputs ? new float[padded * inDim] : null;
-            tile = new float[padded * nc];
-            tile2 = glu ? new float[padded * nc] : null;
-            boolean mxdDecode = mxd && decoding;
-            z = mxdDecode ? new float[rows * hidden] : null;
-            zPacked = mxdDecode ? new float[padded * hidden] : null;
-            m = mxdDecode ? new float[rows * outDim] : null;
+            xRows = c.needX ? FloatArrays.take(rows * inDim) : null;
+            xPacked = c.needX ? FloatArrays.take(padded * inDim) : null;
+            boolean mxdDecode = mxd && c.op.decodes();
+            z = mxdDecode ? FloatArrays.take(rows * hidden) : null;
+            zPacked = mxdDecode ? FloatArrays.take(padded * hidden) : null;
+            m = mxdDecode ? FloatArrays.take(rows * outDim) : null;
+            codeIndex = new int[rows * c.width];
+            codeValue = new float[rows * c.width];
+        }
+
+        void recycle() {
+            FloatArrays.give(xRows);
+            FloatArrays.give(xPacked);
+            FloatArrays.give(z);
+            FloatArrays.give(zPacked);
+            FloatArrays.give(m);
+        }
+    }
+
+    /** One participant's epilogue tiles and, when selecting codes, its TopK heaps. */
+    private final class Tiles {
+        final float[] tile;
+        final float[] tile2;
+        final TopK topK;
+
+        Tiles(int rows, boolean selecting) {
+            int padded = Math.ceilDiv(rows, kern.mr) * kern.mr;
+            tile = FloatArrays.take(padded * nc);
+            tile2 = glu ? FloatArrays.take(padded * nc) : null;
             topK = selecting ? new TopK(rows, k) : null;
-            codeIndex = new int[rows * codeWidth];
-            codeValue = new float[rows * codeWidth];
+        }
+
+        void recycle() {
+            FloatArrays.give(tile);
+            FloatArrays.give(tile2);
         }
     }
 
-    private void loadInputs(Workspace ws, MemorySegment x, int row0, int rows) {
-        MemorySegment.copy(x, ValueLayout.JAVA_FLOAT_UNALIGNED, (long) row0 * inDim * Float.BYTES, ws.xRows, 0,
-                rows * inDim);
-        Gemm.packRows(ws.xRows, 0, inDim, rows, inDim, kern.mr, ws.xPacked);
-    }
+    /** One call: its operation, weights, (staged) segments and code width, and the steps it is made of. */
+    private final class Call {
+        final Op op;
+        final Weights w;
+        final MemorySegment x;
+        final Codes codes;
+        final MemorySegment y;
+        final int width;
+        final boolean needX;
 
-    /** The codes of a block: into {@code ws} (where decode finds them) and into the caller's table. */
-    private void encode(Weights w, Workspace ws, MemorySegment x, Codes codes, int row0, int rows) {
-        loadInputs(ws, x, row0, rows);
-        select(w, ws, rows);
-        writeCodes(ws, codes, row0, rows);
-    }
+        Call(Op op, Weights w, MemorySegment x, Codes codes, MemorySegment y, int width, boolean needX) {
+            this.op = op;
+            this.w = w;
+            this.x = x;
+            this.codes = codes;
+            this.y = y;
+            this.width = width;
+            this.needX = needX;
+        }
 
-    /** The K codes of each row into {@code ws.codeIndex/codeValue}: TopK over relu(gate) or over z. */
-    private void select(Weights w, Workspace ws, int rows) {
-        ws.topK.clear(rows);
-        int width = mxd ? experts : hidden;
-        for (int c0 = 0; c0 < width; c0 += nc) {
-            int cols = Math.min(nc, width - c0);
-            if (mxd) {
-                Gemm.multiply(kern, ws.xPacked, rows, w.gate, c0, cols, ws.tile, nc);
-                for (int r = 0; r < rows; r++) {
-                    kern.add(ws.tile, r * nc, w.gateBias, c0, cols);
-                    kern.activate(Activation.RELU, ws.tile, r * nc, cols);
-                }
+        /** A participant's scratch in a call by row blocks. */
+        final class Scratch {
+            final Rows rows;
+            final Tiles tiles;
+
+            Scratch(int rows) {
+                this.rows = new Rows(Call.this, rows);
+                this.tiles = new Tiles(rows, op.selects());
+            }
+        }
+
+        /** The whole layer on rows [row0, row0 + count), by one participant. */
+        void block(Rows r, Tiles t, int row0, int count) {
+            if (needX) {
+                loadInputs(r, row0, count);
+            }
+            if (op.selects()) {
+                t.topK.clear(count);
+                select(r, t, count, 0, scoreWidth());
+                finishSelect(r, t.topK, row0, count);
             } else {
-                hiddenTile(w, ws, rows, c0, cols);
+                readCodes(r, row0, count);
             }
-            for (int r = 0; r < rows; r++) {
-                ws.topK.offer(kern, r, ws.tile, r * nc, cols, c0);
+            if (op.decodes()) {
+                if (mxd) {
+                    hidden(r, t, count, 0, hidden);
+                    prepareDecode(r, count);
+                }
+                output(r, t, count, row0, 0, outDim);
             }
         }
-        for (int r = 0; r < rows; r++) {
-            ws.topK.drain(r, ws.codeIndex, ws.codeValue, r * k);
-        }
-    }
 
-    /** {@code tile = act(x·W_enc + b_enc) (⊙ (x·W_gluᵀ + b_glu))} for hidden units [c0, c0 + cols). */
-    private void hiddenTile(Weights w, Workspace ws, int rows, int c0, int cols) {
-        Gemm.multiply(kern, ws.xPacked, rows, w.enc, c0, cols, ws.tile, nc);
-        if (glu) {
-            Gemm.multiply(kern, ws.xPacked, rows, w.glu, c0, cols, ws.tile2, nc);
+        /**
+         * The whole layer on all {@code count} rows as one block, its column tiles spread over the participants:
+         * phase one scores (with a TopK per participant, merged after) and, for an MxD decode, the hidden units;
+         * phase two the outputs, which need all of z and m.
+         */
+        void wide(int count) {
+            Rows r = new Rows(this, count);
+            if (needX) {
+                loadInputs(r, 0, count);
+            }
+            if (!op.selects()) {
+                readCodes(r, 0, count);
+            }
+            int scoreTiles = op.selects() ? Math.ceilDiv(scoreWidth(), nc) : 0;
+            int hiddenTiles = mxd && op.decodes() ? Math.ceilDiv(hidden, nc) : 0;
+            List<Tiles> parts = new CopyOnWriteArrayList<>();
+            pool.forEachBlock(scoreTiles + hiddenTiles, () -> {
+                Tiles t = new Tiles(count, op.selects());
+                if (t.topK != null) {
+                    t.topK.clear(count);
+                }
+                parts.add(t);
+                return t;
+            }, (t, u) -> {
+                if (u < scoreTiles) {
+                    select(r, t, count, u * nc, Math.min((u + 1) * nc, scoreWidth()));
+                } else {
+                    int c0 = (u - scoreTiles) * nc;
+                    hidden(r, t, count, c0, Math.min(c0 + nc, hidden));
+                }
+            }, Tiles::recycle);
+            if (op.selects()) {
+                TopK all = parts.getFirst().topK;
+                for (Tiles t : parts.subList(1, parts.size())) {
+                    all.absorb(t.topK, count);
+                }
+                finishSelect(r, all, 0, count);
+            }
+            if (op.decodes()) {
+                if (mxd) {
+                    prepareDecode(r, count);
+                }
+                pool.forEachBlock(Math.ceilDiv(outDim, nc), () -> new Tiles(count, false),
+                        (t, u) -> output(r, t, count, 0, u * nc, Math.min((u + 1) * nc, outDim)), Tiles::recycle);
+            }
+            r.recycle();
         }
-        for (int r = 0; r < rows; r++) {
-            int o = r * nc;
-            kern.add(ws.tile, o, w.bEnc, c0, cols);
-            kern.activate(act, ws.tile, o, cols);
+
+        private int scoreWidth() {
+            return mxd ? experts : hidden;
+        }
+
+        private void loadInputs(Rows r, int row0, int count) {
+            MemorySegment.copy(x, ValueLayout.JAVA_FLOAT_UNALIGNED, (long) row0 * inDim * Float.BYTES, r.xRows, 0,
+                    count * inDim);
+            Gemm.packRows(r.xRows, 0, inDim, count, inDim, kern.mr, r.xPacked);
+        }
+
+        /** Offers score columns [c0, c1) of every row to {@code t.topK}: relu(gate) for an MxD, z for a TC. */
+        private void select(Rows r, Tiles t, int count, int c0, int c1) {
+            for (int c = c0; c < c1; c += nc) {
+                int cols = Math.min(nc, c1 - c);
+                if (mxd) {
+                    Gemm.multiply(kern, r.xPacked, count, w.gate, c, cols, t.tile, nc);
+                    for (int row = 0; row < count; row++) {
+                        kern.add(t.tile, row * nc, w.gateBias, c, cols);
+                        kern.activate(Activation.RELU, t.tile, row * nc, cols);
+                    }
+                } else {
+                    hiddenTile(r, t, count, c, cols);
+                }
+                for (int row = 0; row < count; row++) {
+                    t.topK.offer(kern, row, t.tile, row * nc, cols, c);
+                }
+            }
+        }
+
+        /** The K codes of each row from the heaps, into {@code r} (where decode reads them) and the caller's table. */
+        private void finishSelect(Rows r, TopK topK, int row0, int count) {
+            for (int row = 0; row < count; row++) {
+                topK.drain(row, r.codeIndex, r.codeValue, row * k);
+            }
+            long offset = (long) row0 * k * Integer.BYTES;
+            MemorySegment.copy(r.codeIndex, 0, codes.indexSegment(), ValueLayout.JAVA_INT_UNALIGNED, offset, count * k);
+            MemorySegment.copy(r.codeValue, 0, codes.valueSegment(), ValueLayout.JAVA_FLOAT_UNALIGNED, offset,
+                    count * k);
+        }
+
+        private void readCodes(Rows r, int row0, int count) {
+            long offset = (long) row0 * width * Integer.BYTES;
+            MemorySegment.copy(codes.indexSegment(), ValueLayout.JAVA_INT_UNALIGNED, offset, r.codeIndex, 0,
+                    count * width);
+            MemorySegment.copy(codes.valueSegment(), ValueLayout.JAVA_FLOAT_UNALIGNED, offset, r.codeValue, 0,
+                    count * width);
+        }
+
+        /** {@code tile = act(x·W_enc + b_enc) (⊙ (x·W_gluᵀ + b_glu))} for hidden units [c0, c0 + cols). */
+        private void hiddenTile(Rows r, Tiles t, int count, int c0, int cols) {
+            Gemm.multiply(kern, r.xPacked, count, w.enc, c0, cols, t.tile, nc);
             if (glu) {
-                kern.add(ws.tile2, o, w.bGlu, c0, cols);
-                kern.multiply(ws.tile, o, ws.tile2, o, cols);
+                Gemm.multiply(kern, r.xPacked, count, w.glu, c0, cols, t.tile2, nc);
             }
-        }
-    }
-
-    /** y for rows [0, rows) of the block from the codes in {@code ws} ({@code width} pairs per row). */
-    private void decode(Weights w, Workspace ws, int rows, int width, MemorySegment y, int row0) {
-        if (mxd) {
-            gatherExperts(w, ws, rows, width);
-            for (int c0 = 0; c0 < hidden; c0 += nc) {
-                int cols = Math.min(nc, hidden - c0);
-                hiddenTile(w, ws, rows, c0, cols);
-                for (int r = 0; r < rows; r++) {
-                    System.arraycopy(ws.tile, r * nc, ws.z, r * hidden + c0, cols);
+            for (int row = 0; row < count; row++) {
+                int o = row * nc;
+                kern.add(t.tile, o, w.bEnc, c0, cols);
+                kern.activate(act, t.tile, o, cols);
+                if (glu) {
+                    kern.add(t.tile2, o, w.bGlu, c0, cols);
+                    kern.multiply(t.tile, o, t.tile2, o, cols);
                 }
             }
-            Gemm.packRows(ws.z, 0, hidden, rows, hidden, kern.mr, ws.zPacked);
         }
-        for (int c0 = 0; c0 < outDim; c0 += nc) {
-            int cols = Math.min(nc, outDim - c0);
-            if (mxd) {
-                Gemm.multiply(kern, ws.zPacked, rows, w.dec, c0, cols, ws.tile, nc);
-                for (int r = 0; r < rows; r++) {
-                    kern.multiply(ws.tile, r * nc, ws.m, r * outDim + c0, cols);
+
+        /** z columns [c0, c1) of an MxD decode. */
+        private void hidden(Rows r, Tiles t, int count, int c0, int c1) {
+            for (int c = c0; c < c1; c += nc) {
+                int cols = Math.min(nc, c1 - c);
+                hiddenTile(r, t, count, c, cols);
+                for (int row = 0; row < count; row++) {
+                    System.arraycopy(t.tile, row * nc, r.z, row * hidden + c, cols);
                 }
-                if (skip) {
-                    Gemm.accumulate(kern, ws.xPacked, rows, w.skip, c0, cols, ws.tile, nc);
-                }
-            } else if (skip) {
-                Gemm.multiply(kern, ws.xPacked, rows, w.skip, c0, cols, ws.tile, nc);
-            } else {
-                Arrays.fill(ws.tile, 0, rows * nc, 0f);
-            }
-            for (int r = 0; r < rows; r++) {
-                int o = r * nc;
-                if (!mxd) {
-                    gather(ws, r, width, w.decRows, c0, ws.tile, o, cols);
-                }
-                kern.add(ws.tile, o, w.bOut, c0, cols);
-                MemorySegment.copy(ws.tile, o, y, ValueLayout.JAVA_FLOAT_UNALIGNED,
-                        ((long) (row0 + r) * outDim + c0) * Float.BYTES, cols);
             }
         }
-    }
 
-    /** {@code m = Σⱼ valueⱼ · C[indexⱼ]} for every row: K rows of C, never a pass over all N experts. */
-    private void gatherExperts(Weights w, Workspace ws, int rows, int width) {
-        Arrays.fill(ws.m, 0, rows * outDim, 0f);
-        for (int r = 0; r < rows; r++) {
-            gather(ws, r, width, w.cond, 0, ws.m, r * outDim, outDim);
+        /** After the codes and all of z: {@code m = Σⱼ valueⱼ · C[indexⱼ]} per row, and z packed for the decoder. */
+        private void prepareDecode(Rows r, int count) {
+            Arrays.fill(r.m, 0, count * outDim, 0f);
+            for (int row = 0; row < count; row++) {
+                gather(r, row, w.cond, 0, r.m, row * outDim, outDim);
+            }
+            Gemm.packRows(r.z, 0, hidden, count, hidden, kern.mr, r.zPacked);
         }
-    }
 
-    /**
-     * {@code dst[dOff ..] += Σⱼ valueⱼ · table[indexⱼ][c0 .. c0 + cols)} over row r's codes, for a row-major table
-     * of outDim columns. Zero values are skipped: they contribute nothing (DESIGN §1).
-     */
-    private void gather(Workspace ws, int r, int width, float[] table, int c0, float[] dst, int dOff, int cols) {
-        for (int j = r * width, end = j + width; j < end; j++) {
-            float v = ws.codeValue[j];
-            if (v != 0f) {
-                kern.axpy(v, table, ws.codeIndex[j] * outDim + c0, dst, dOff, cols);
+        /** Output columns [c0, c1) of every row into y. */
+        private void output(Rows r, Tiles t, int count, int row0, int c0, int c1) {
+            for (int c = c0; c < c1; c += nc) {
+                int cols = Math.min(nc, c1 - c);
+                if (mxd) {
+                    Gemm.multiply(kern, r.zPacked, count, w.dec, c, cols, t.tile, nc);
+                    for (int row = 0; row < count; row++) {
+                        kern.multiply(t.tile, row * nc, r.m, row * outDim + c, cols);
+                    }
+                    if (skip) {
+                        Gemm.accumulate(kern, r.xPacked, count, w.skip, c, cols, t.tile, nc);
+                    }
+                } else if (skip) {
+                    Gemm.multiply(kern, r.xPacked, count, w.skip, c, cols, t.tile, nc);
+                } else {
+                    Arrays.fill(t.tile, 0, count * nc, 0f);
+                }
+                for (int row = 0; row < count; row++) {
+                    int o = row * nc;
+                    if (!mxd) {
+                        gather(r, row, w.decRows, c, t.tile, o, cols);
+                    }
+                    kern.add(t.tile, o, w.bOut, c, cols);
+                    MemorySegment.copy(t.tile, o, y, ValueLayout.JAVA_FLOAT_UNALIGNED,
+                            ((long) (row0 + row) * outDim + c) * Float.BYTES, cols);
+                }
             }
         }
-    }
 
-    private void writeCodes(Workspace ws, Codes codes, int row0, int rows) {
-        long offset = (long) row0 * k * Integer.BYTES;
-        MemorySegment.copy(ws.codeIndex, 0, codes.indexSegment(), ValueLayout.JAVA_INT_UNALIGNED, offset, rows * k);
-        MemorySegment.copy(ws.codeValue, 0, codes.valueSegment(), ValueLayout.JAVA_FLOAT_UNALIGNED, offset, rows * k);
-    }
-
-    private static void readCodes(Workspace ws, Codes codes, int row0, int rows) {
-        int width = codes.width();
-        long offset = (long) row0 * width * Integer.BYTES;
-        MemorySegment.copy(codes.indexSegment(), ValueLayout.JAVA_INT_UNALIGNED, offset, ws.codeIndex, 0, rows * width);
-        MemorySegment.copy(codes.valueSegment(), ValueLayout.JAVA_FLOAT_UNALIGNED, offset, ws.codeValue, 0,
-                rows * width);
+        /**
+         * {@code dst[dOff ..] += Σⱼ valueⱼ · table[indexⱼ][c0 .. c0 + cols)} over a row's codes, for a row-major
+         * table of outDim columns (C for an MxD, W_dec for a TC): K rows, never a pass over all N experts. Zero
+         * values are skipped: they contribute nothing (DESIGN §1).
+         */
+        private void gather(Rows r, int row, float[] table, int c0, float[] dst, int dOff, int cols) {
+            for (int j = row * width, end = j + width; j < end; j++) {
+                float v = r.codeValue[j];
+                if (v != 0f) {
+                    kern.axpy(v, table, r.codeIndex[j] * outDim + c0, dst, dOff, cols);
+                }
+            }
+        }
     }
 
     private static MemorySegment data(MxdModel model, String name) {

@@ -7,34 +7,51 @@ import java.util.Arrays;
  * {@link Sgemm}. A is a block of at most a few hundred rows packed into row panels by {@link #packRows}; B is a
  * {@link PackedMatrix}; C is a row-major float tile the caller owns (its epilogue reads it afterwards).
  *
- * <p>Per reduction chunk of at most {@link #KC_MAX} steps, one column panel slice (KC·nr floats, 32 KiB at 512
- * bits) stays in L1 while the micro-kernel walks every row panel of the block, whose slice (rows·KC floats) stays
- * in L2 together with the tile. Each element of C is one chain of fused multiply-adds in order of k, whatever the
- * chunking, block or thread: results do not depend on how a call was split.
+ * <p>Per reduction chunk of at most {@link #KC_MAX} steps, the micro-kernel takes each row panel slice of A (KC·mr
+ * floats, 24 KiB at KC = 512: it stays in L1) across all column panels of the tile, whose slice of B (KC·cols
+ * floats) stays in L2 with the tile for the next row panel. Of the orders and sizes tried on the 2-core AVX-512
+ * machine (KC 128 to 1024, tiles of 64 to 1024 columns, either loop innermost), this one ran best, by a few percent
+ * and within the noise of a shared machine. Each element of C is one chain of fused multiply-adds in order of k,
+ * whatever the chunking, block or thread: results do not depend on how a call was split.
  */
 final class Gemm {
     /** Upper bound of the reduction chunk; chunks are balanced so the last one is not a short remainder. */
-    static final int KC_MAX = 320;
+    static final int KC_MAX = 512;
 
     private Gemm() {
     }
 
     /**
-     * How a GEMM's M rows (a layer's tokens) are cut into blocks: whole register panels, at most {@code maxRows}
-     * per block, and a multiple of the participants where there are enough rows, so that no thread idles at
-     * the end of a call.
+     * How a GEMM's M rows (a layer's tokens) are cut into blocks: whole register panels of mr rows, at most
+     * {@code maxRows} per block, the panels shared out evenly (block sizes differ by one panel at most), and as many
+     * blocks as a multiple of the participants where there are enough panels, so that no thread idles at the end.
      *
-     * @param rows   rows per block (a multiple of mr), the last block may have fewer
+     * @param total  M
+     * @param panels ceil(M / mr)
      * @param blocks number of blocks
+     * @param mr     rows per panel
      */
-    record RowBlocks(int rows, int blocks) {
+    record RowBlocks(int total, int panels, int blocks, int mr) {
         static RowBlocks of(int total, int maxRows, int mr, int participants) {
-            int blocks = Math.ceilDiv(total, maxRows);
-            blocks = blocks < participants
-                    ? Math.min(participants, Math.ceilDiv(total, mr))
-                    : Math.ceilDiv(blocks, participants) * participants;
-            int rows = Math.ceilDiv(Math.ceilDiv(total, blocks), mr) * mr;
-            return new RowBlocks(rows, Math.ceilDiv(total, rows));
+            int panels = Math.ceilDiv(total, mr);
+            int blocks = Math.ceilDiv(panels, Math.max(1, maxRows / mr));
+            blocks = blocks < participants ? Math.min(participants, panels) : Math.ceilDiv(blocks, participants) * participants;
+            return new RowBlocks(total, panels, Math.min(blocks, panels), mr);
+        }
+
+        /** First row of block b. */
+        int row0(int b) {
+            return (int) ((long) b * panels / blocks) * mr;
+        }
+
+        /** Rows of block b. */
+        int rows(int b) {
+            return Math.min(row0(b + 1), total) - row0(b);
+        }
+
+        /** Rows of the largest block. */
+        int maxRows() {
+            return Math.min(Math.ceilDiv(panels, blocks) * mr, total);
         }
     }
 
@@ -92,10 +109,10 @@ final class Gemm {
         int kc = chunks == 0 ? 0 : Math.ceilDiv(k, chunks);
         for (int pc = 0; pc < k; pc += kc) {
             int steps = Math.min(kc, k - pc);
-            for (int jp = 0; jp < colPanels; jp++) {
-                int bo = b.offset(col0 + jp * nr, pc);
-                for (int ip = 0; ip < rowPanels; ip++) {
-                    kern.microKernel(steps, a, ip * mr * k + pc * mr, b.data, bo, tile, ip * mr * ldt + jp * nr, ldt);
+            for (int ip = 0; ip < rowPanels; ip++) {
+                int ao = ip * mr * k + pc * mr;
+                for (int jp = 0; jp < colPanels; jp++) {
+                    kern.microKernel(steps, a, ao, b.data, b.offset(col0 + jp * nr, pc), tile, ip * mr * ldt + jp * nr, ldt);
                 }
             }
         }

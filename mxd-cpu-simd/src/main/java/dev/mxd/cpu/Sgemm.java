@@ -12,8 +12,8 @@ import java.util.Objects;
 public final class Sgemm {
     /** Rows per block of A: its packed slice and the C tile stay in L2 (see {@code Gemm}). */
     private static final int BLOCK_ROWS = 192;
-    /** Columns per C tile. */
-    private static final int TILE_COLS = 256;
+    /** Columns per C tile: with KC = 512, a 256 KiB slice of packed B per tile, held in L2 (see {@code Gemm}). */
+    private static final int TILE_COLS = 128;
 
     private Sgemm() {
     }
@@ -53,17 +53,18 @@ public final class Sgemm {
         MemorySegment cDst = c.asSlice(0, (long) m * n * Float.BYTES);
         MemorySegment cs = Staging.out(cDst);
         ValueLayout.OfFloat f32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
-        PackedMatrix packedB = PackedMatrix.ofRows("B", bs, f32, k, n, kern.nr, pool);
+        PackedMatrix packedB = PackedMatrix.ofRows("B", bs, f32, k, n, kern.nr, pool, true);
         int nc = Math.max(kern.nr, TILE_COLS / kern.nr * kern.nr);
         Gemm.RowBlocks rowBlocks = Gemm.RowBlocks.of(m, BLOCK_ROWS, kern.mr, pool.parallelism());
         // Too few row blocks for the threads: give each block's columns to several participants instead.
         int colGroups = Math.min(Math.ceilDiv(pool.parallelism(), rowBlocks.blocks()), Math.ceilDiv(n, nc));
         int groupCols = Math.ceilDiv(Math.ceilDiv(n, colGroups), nc) * nc;
-        int padded = Math.ceilDiv(rowBlocks.rows(), kern.mr) * kern.mr;
-        pool.forEachBlock(rowBlocks.blocks() * colGroups, () -> new Scratch(rowBlocks.rows(), padded, k, nc),
+        int maxRows = rowBlocks.maxRows();
+        int padded = Math.ceilDiv(maxRows, kern.mr) * kern.mr;
+        pool.forEachBlock(rowBlocks.blocks() * colGroups, () -> new Scratch(maxRows, padded, k, nc),
                 (s, task) -> {
-                    int row0 = task / colGroups * rowBlocks.rows();
-                    int rows = Math.min(rowBlocks.rows(), m - row0);
+                    int row0 = rowBlocks.row0(task / colGroups);
+                    int rows = rowBlocks.rows(task / colGroups);
                     int g0 = task % colGroups * groupCols;
                     int g1 = Math.min(n, g0 + groupCols);
                     MemorySegment.copy(as, f32, (long) row0 * k * Float.BYTES, s.aRows, 0, rows * k);
@@ -75,14 +76,21 @@ public final class Sgemm {
                             MemorySegment.copy(s.tile, r * nc, cs, f32, ((long) (row0 + r) * n + c0) * Float.BYTES, cols);
                         }
                     }
-                });
+                }, Scratch::recycle);
+        packedB.recycle();
         Staging.back(cs, cDst);
     }
 
-    /** One participant's buffers: a block of A as rows and as packed panels, and one C tile. */
+    /** One participant's buffers, from {@link FloatArrays}: a block of A as rows and as packed panels, one C tile. */
     private record Scratch(float[] aRows, float[] aPacked, float[] tile) {
         Scratch(int rows, int padded, int k, int nc) {
-            this(new float[rows * k], new float[padded * k], new float[padded * nc]);
+            this(FloatArrays.take(rows * k), FloatArrays.take(padded * k), FloatArrays.take(padded * nc));
+        }
+
+        void recycle() {
+            FloatArrays.give(aRows);
+            FloatArrays.give(aPacked);
+            FloatArrays.give(tile);
         }
     }
 

@@ -47,6 +47,18 @@ final class TopK {
     }
 
     /**
+     * Adds the pairs {@code other} holds for rows [0, rows) to this one's: the K best of both remain. Used to merge
+     * heaps that saw disjoint column ranges; the order of merging does not matter, as every pair has its own rank.
+     */
+    void absorb(TopK other, int rows) {
+        for (int row = 0; row < rows; row++) {
+            for (int j = row * other.k, end = j + other.size[row]; j < end; j++) {
+                push(row, other.heap[j]);
+            }
+        }
+    }
+
+    /**
      * Writes row {@code row}'s pairs sorted by rank (value descending, ties to the lower index) to
      * {@code outIndex/outValue[off .. off + K)}, and empties the heap.
      *

@@ -4,6 +4,7 @@ import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -83,6 +84,12 @@ final class WorkerPool {
      * suppressed) after every participant has stopped; blocks not yet started then never run.
      */
     <S> void forEachBlock(int blocks, Supplier<S> scratch, BlockTask<S> task) {
+        forEachBlock(blocks, scratch, task, s -> {
+        });
+    }
+
+    /** {@link #forEachBlock(int, Supplier, BlockTask)}, handing each participant's scratch to {@code release} at its end. */
+    <S> void forEachBlock(int blocks, Supplier<S> scratch, BlockTask<S> task, Consumer<S> release) {
         if (blocks <= 0) {
             return;
         }
@@ -99,6 +106,10 @@ final class WorkerPool {
             } catch (RuntimeException | Error e) {
                 next.set(blocks);
                 throw e;
+            } finally {
+                if (s != null) {
+                    release.accept(s);
+                }
             }
         };
         Call call = new Call();

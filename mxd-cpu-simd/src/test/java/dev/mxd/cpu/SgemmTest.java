@@ -20,6 +20,12 @@ class SgemmTest {
                 {500, 70, 700}};
         SplittableRandom r = new SplittableRandom(4);
         for (int[] s : shapes) {
+            // scratch arrays are reused between calls: leave NaN-filled ones behind, which must not leak into C
+            for (int i = 0; i < 4; i++) {
+                float[] junk = new float[(i + 1) * 50_000];
+                java.util.Arrays.fill(junk, Float.NaN);
+                FloatArrays.give(junk);
+            }
             int m = s[0], n = s[1], k = s[2];
             float[] a = KernelsTest.random(r, m * k);
             float[] b = KernelsTest.random(r, k * n);

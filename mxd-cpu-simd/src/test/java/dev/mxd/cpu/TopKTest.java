@@ -58,6 +58,30 @@ class TopKTest {
     }
 
     @Test
+    void heapsOfDisjointRangesMergeToTheHeapOfAll() {
+        SplittableRandom r = new SplittableRandom(8);
+        int n = 300, k = 7;
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) r.nextInt(0, 40);
+        }
+        TopK whole = new TopK(1, k), left = new TopK(1, k), right = new TopK(1, k);
+        whole.clear(1);
+        left.clear(1);
+        right.clear(1);
+        whole.offer(kern, 0, v, 0, n, 0);
+        right.offer(kern, 0, v, 130, n - 130, 130);
+        left.offer(kern, 0, v, 0, 130, 0);
+        right.absorb(left, 1);
+        int[] expected = new int[k], merged = new int[k];
+        float[] ev = new float[k], mv = new float[k];
+        whole.drain(0, expected, ev, 0);
+        right.drain(0, merged, mv, 0);
+        assertArrayEquals(expected, merged);
+        assertArrayEquals(ev, mv);
+    }
+
+    @Test
     void nanRanksBelowEveryNumber() {
         TopK top = new TopK(1, 3);
         top.clear(1);
