@@ -214,11 +214,11 @@ public final class CpuTrainingKernels implements TrainingKernels {
 
     private Weights pack() {
         int nr = kern.nr;
-        PackedMatrix enc = PackedMatrix.ofRows("W_enc", data("W_enc"), LE, inDim, hidden, nr, pool);
+        PackedMatrix enc = PackedMatrix.ofRows("W_enc", data("W_enc"), LE, inDim, hidden, nr, pool, false);
         PackedMatrix gluW = glu ? PackedMatrix.ofTransposed("W_glu.weight", data("W_glu.weight"), LE, inDim, hidden,
                 nr, pool) : null;
         PackedMatrix gate = mxd ? PackedMatrix.ofTransposed("gate", data("gate"), LE, inDim, experts, nr, pool) : null;
-        PackedMatrix dec = mxd ? PackedMatrix.ofRows("W_dec", data("W_dec"), LE, hidden, outDim, nr, pool) : null;
+        PackedMatrix dec = mxd ? PackedMatrix.ofRows("W_dec", data("W_dec"), LE, hidden, outDim, nr, pool, false) : null;
         PackedMatrix skipW = skip ? PackedMatrix.ofTransposed("W_skip.weight", data("W_skip.weight"), LE, inDim,
                 outDim, nr, pool) : null;
         float[] cRows = mxd ? expertRows() : null;
@@ -401,7 +401,7 @@ public final class CpuTrainingKernels implements TrainingKernels {
         columnSums(dy, tokens, outDim, grads.tensor("b_dec_out").data());
         if (skip) {
             // dW_skip [O, I] = dyᵀ·x
-            PackedMatrix xRows = PackedMatrix.ofRows("x", MemorySegment.ofArray(p.x), F32, tokens, inDim, kern.nr, pool);
+            PackedMatrix xRows = PackedMatrix.ofRows("x", MemorySegment.ofArray(p.x), F32, tokens, inDim, kern.nr, pool, false);
             gemmInto(transpose(dy, tokens, outDim), outDim, xRows, grads.tensor("W_skip.weight").data(), inDim);
         }
         float[] dz;
@@ -417,7 +417,7 @@ public final class CpuTrainingKernels implements TrainingKernels {
             expertGradients(w, p, dm, grads);
             // dW_dec [H, O] = zᵀ·dbase;  dz [T, H] = dbase·W_decᵀ
             PackedMatrix dBaseRows = PackedMatrix.ofRows("dbase", MemorySegment.ofArray(dBase), F32, tokens, outDim,
-                    kern.nr, pool);
+                    kern.nr, pool, false);
             gemmInto(transpose(p.z, tokens, hidden), hidden, dBaseRows, grads.tensor("W_dec").data(), outDim);
             PackedMatrix decT = PackedMatrix.ofTransposed("W_dec", data("W_dec"), LE, outDim, hidden, kern.nr, pool);
             dz = new float[tokens * hidden];
@@ -451,12 +451,12 @@ public final class CpuTrainingKernels implements TrainingKernels {
             }
         });
         // dW_enc [I, H] = xᵀ·dh;  db_enc = Σ dh
-        PackedMatrix dhRows = PackedMatrix.ofRows("dh", MemorySegment.ofArray(dh), F32, tokens, hidden, kern.nr, pool);
+        PackedMatrix dhRows = PackedMatrix.ofRows("dh", MemorySegment.ofArray(dh), F32, tokens, hidden, kern.nr, pool, false);
         gemmInto(transpose(p.x, tokens, inDim), inDim, dhRows, grads.tensor("W_enc").data(), hidden);
         columnSums(dh, tokens, hidden, grads.tensor("b_enc").data());
         if (glu) {
             // dW_glu [H, I] = duᵀ·x;  db_glu = Σ du
-            PackedMatrix xRows = PackedMatrix.ofRows("x", MemorySegment.ofArray(p.x), F32, tokens, inDim, kern.nr, pool);
+            PackedMatrix xRows = PackedMatrix.ofRows("x", MemorySegment.ofArray(p.x), F32, tokens, inDim, kern.nr, pool, false);
             gemmInto(transpose(du, tokens, hidden), hidden, xRows, grads.tensor("W_glu.weight").data(), inDim);
             columnSums(du, tokens, hidden, grads.tensor("W_glu.bias").data());
         }
@@ -625,10 +625,10 @@ public final class CpuTrainingKernels implements TrainingKernels {
     private void gemm(float[] a, int m, PackedMatrix b, Epilogue epilogue) {
         int kk = b.k;
         Gemm.RowBlocks plan = Gemm.RowBlocks.of(m, BLOCK_ROWS, kern.mr, pool.parallelism());
-        int padded = Math.ceilDiv(plan.rows(), kern.mr) * kern.mr;
+        int padded = Math.ceilDiv(plan.maxRows(), kern.mr) * kern.mr;
         pool.forEachBlock(plan.blocks(), () -> new Scratch(padded, kk, nc), (s, blk) -> {
-            int row0 = blk * plan.rows();
-            int rows = Math.min(plan.rows(), m - row0);
+            int row0 = plan.row0(blk);
+            int rows = plan.rows(blk);
             Gemm.packRows(a, row0 * kk, kk, rows, kk, kern.mr, s.aPacked);
             for (int c0 = 0; c0 < b.n; c0 += nc) {
                 int cols = Math.min(nc, b.n - c0);
