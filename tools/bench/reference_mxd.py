@@ -39,7 +39,7 @@ DTYPES = {"F32": ("<f4", 4), "F16": ("<f2", 2), "BF16": ("<u2", 2), "I32": ("<i4
 def main():
     args = parse_args()
     # OpenBLAS reads its environment when the library loads, so this must precede `import torch`.
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", str(args.threads))
+    os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
     inherited = os.environ.get("OPENBLAS_CORETYPE")
     if args.openblas_core == "auto":
         if cpu_has_avx512() and inherited != "SkylakeX":
@@ -121,8 +121,11 @@ def parse_args():
     g = sub.add_parser("blas", help="sgemm GFLOPS and the OpenBLAS core in use")
     g.set_defaults(run=cmd_blas)
     args = p.parse_args()
-    if args.threads < 1:
-        p.error("--threads must be >= 1")
+    for name in ("threads", "tokens", "reps", "batch"):
+        if getattr(args, name, None) is not None and getattr(args, name) < 1:
+            p.error(f"--{name} must be >= 1")
+    if getattr(args, "warmup", 0) < 0:
+        p.error("--warmup must be >= 0")
     return args
 
 
@@ -288,6 +291,8 @@ def write_safetensors(path, tensors, metadata=None):
 def load_model(path):
     """A model path as ./mxd reads it: a directory with mxd.safetensors + cfg.json, or a .safetensors
     file (config from cfg.json beside it, else from __metadata__.cfg)."""
+    if not os.path.exists(path):
+        sys.exit(f"{path}: no such file or directory")
     if os.path.isdir(path):
         weights, cfg_file = os.path.join(path, "mxd.safetensors"), os.path.join(path, "cfg.json")
     elif path.endswith(".safetensors"):
@@ -359,8 +364,6 @@ def cmd_forward(args):
     x = tensors["x"].float()
     if x.dim() != 2 or x.shape[1] != cfg["d_in"]:
         sys.exit(f"{args.input}: x has shape {list(x.shape)}, the model needs [T, {cfg['d_in']}]")
-    if args.batch < 1:
-        sys.exit("--batch must be >= 1")
     tokens, k = x.shape[0], cfg["topk"]
     y = np.empty((tokens, cfg["d_out"]), dtype=np.float32)
     index = np.empty((tokens, k), dtype=np.int32)
