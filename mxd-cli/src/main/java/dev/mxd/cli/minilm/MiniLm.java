@@ -1,6 +1,7 @@
 package dev.mxd.cli.minilm;
 
 import dev.mxd.Activation;
+import dev.mxd.cpu.Attention;
 import dev.mxd.cpu.PackedDense;
 import java.io.IOException;
 import java.io.InputStream;
@@ -11,13 +12,13 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
-import java.util.stream.IntStream;
 
 /**
  * all-MiniLM-L6-v2 (a 6-layer BERT: width 384, 12 heads of 32, MLP 1536 with exact GELU) computed in Java from the
  * weights of its ONNX file, the way that file's graph computes it, so that {@link #lastHiddenState} matches
  * ONNX Runtime's {@code last_hidden_state} on the same tokens (DESIGN §7). The dense layers run on the cpu
- * backend's GEMM with weights packed once at load ({@link PackedDense}); attention runs per sequence and head.
+ * backend's GEMM with weights packed once at load ({@link PackedDense}); attention runs per sequence and head
+ * ({@link Attention}).
  *
  * <p>Per layer, on the rows x of a sequence (every position attends to every other: there is no padding):
  * <ol>
@@ -221,7 +222,7 @@ public final class MiniLm implements SentenceEncoder {
         for (int l = 0; l < LAYERS; l++) {
             Layer w = layers[l];
             w.qkv.apply(rows, x, qkv);
-            attention(qkv, context, start, w.divisor);
+            Attention.selfAttention(qkv, start, HEADS, HEAD_WIDTH, w.divisor, context);
             w.attentionOut.apply(rows, context, mlpIn);
             add(mlpIn, x);
             layerNorm(w.attentionNorm, mlpIn, mlpIn, rows);
@@ -256,62 +257,6 @@ public final class MiniLm implements SentenceEncoder {
                 x[o + j] = (wordEmbeddings[wo + j] + tokenType0[j]) + positionEmbeddings[po + j];
             }
         }
-    }
-
-    /**
-     * Self-attention of every sequence, per head: {@code context[i, h] = Σ_j softmax_j(q_i·k_j / divisor) v_j}, with
-     * q, k, v the head's columns of {@code qkv} [rows, 3·WIDTH]. The (sequence, head) pairs run in parallel.
-     */
-    private static void attention(float[] qkv, float[] context, int[] start, float divisor) {
-        int sequences = start.length - 1;
-        IntStream.range(0, sequences * HEADS).parallel().forEach(task -> {
-            int s = task / HEADS;
-            int h = task % HEADS;
-            int row0 = start[s];
-            int n = start[s + 1] - row0;
-            int stride = 3 * WIDTH;
-            // k transposed [HEAD_WIDTH, n]: the score loop then runs along contiguous memory and vectorizes
-            float[] kt = new float[HEAD_WIDTH * n];
-            for (int j = 0; j < n; j++) {
-                int ko = (row0 + j) * stride + WIDTH + h * HEAD_WIDTH;
-                for (int d = 0; d < HEAD_WIDTH; d++) {
-                    kt[d * n + j] = qkv[ko + d];
-                }
-            }
-            float[] scores = new float[n];
-            for (int i = 0; i < n; i++) {
-                Arrays.fill(scores, 0f);
-                int qo = (row0 + i) * stride + h * HEAD_WIDTH;
-                for (int d = 0; d < HEAD_WIDTH; d++) {
-                    float q = qkv[qo + d];
-                    int ko = d * n;
-                    for (int j = 0; j < n; j++) {
-                        scores[j] += q * kt[ko + j];
-                    }
-                }
-                float max = Float.NEGATIVE_INFINITY;
-                for (int j = 0; j < n; j++) {
-                    scores[j] /= divisor;
-                    max = Math.max(max, scores[j]);
-                }
-                double sum = 0;
-                for (int j = 0; j < n; j++) {
-                    float e = (float) Math.exp(scores[j] - max);
-                    scores[j] = e;
-                    sum += e;
-                }
-                float inv = (float) (1.0 / sum);
-                int co = (row0 + i) * WIDTH + h * HEAD_WIDTH;
-                Arrays.fill(context, co, co + HEAD_WIDTH, 0f);
-                for (int j = 0; j < n; j++) {
-                    float p = scores[j] * inv;
-                    int vo = (row0 + j) * stride + 2 * WIDTH + h * HEAD_WIDTH;
-                    for (int d = 0; d < HEAD_WIDTH; d++) {
-                        context[co + d] += p * qkv[vo + d];
-                    }
-                }
-            }
-        });
     }
 
     /** {@code a += b} elementwise. */
