@@ -21,8 +21,8 @@ public final class Attention {
      * <p>Each head works on transposed tiles (scores as [key j][query i], q and the context as [dim][query i]), so
      * the products are vector multiply-adds along the n queries, and the softmax over keys is elementwise work
      * across rows. Each score is a chain of multiply-adds in order of the head's dimensions, divided by
-     * {@code divisor}; the softmax subtracts the row maximum, takes {@code exp} in double, and multiplies by the
-     * reciprocal of the sum.
+     * {@code divisor}; the softmax subtracts the row maximum, exponentiates with the kernels' float {@code exp} (a few
+     * ulp), and multiplies by the reciprocal of the sum.
      *
      * @param qkv       [rows, 3·heads·d] row-major: per row the queries, then the keys, then the values, each
      *                  [heads, d]; read only
@@ -98,8 +98,9 @@ public final class Attention {
         for (int j = 0; j < n; j++) {
             int so = j * n;
             for (int i = 0; i < n; i++) {
-                st[so + i] = (float) Math.exp(st[so + i] - max[i]);
+                st[so + i] -= max[i];
             }
+            kern.exp(st, so, n);
             kern.add(sum, 0, st, so, n);
         }
         for (int i = 0; i < n; i++) {
