@@ -176,7 +176,9 @@ public final class MiniLm implements SentenceEncoder {
      * sequence alone, up to float rounding.
      *
      * @param sequences token ids per sequence, as for {@link #lastHiddenState}
-     * @param hook      called once per sequence at {@code layer}'s MLP, in the order of {@code sequences}, or null
+     * @param hook      called once per sequence at {@code layer}'s MLP, in the order of {@code sequences}, with copies
+     *                  of that sequence's rows ([n, width] each); what it leaves in {@code output} goes on as the MLP
+     *                  output, changes to {@code input} are ignored; or null
      * @return per sequence [n, width] row-major; new arrays the caller owns
      * @throws IllegalArgumentException as {@link #lastHiddenState}, naming the sequence
      */

@@ -13,7 +13,8 @@ import java.util.Objects;
  * {@code tokenizer.json} shipped beside the model and run by Hugging Face's tokenizers library through DJL's
  * bindings, with no network access ({@code ai.djl.offline=true} unless set otherwise).
  *
- * <p>Holds a native tokenizer: close it. Safe to call from several threads at once.
+ * <p>Holds a native tokenizer: close it. DJL does not promise that one instance may encode on several threads at
+ * once: give each thread its own.
  */
 public final class MiniLmTokenizer implements AutoCloseable {
     /** The classpath resource holding the tokenizer, inside langchain4j's all-MiniLM-L6-v2 jar. */

@@ -1,12 +1,7 @@
 package dev.mxd.cli.minilm;
 
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtEnvironment;
-import ai.onnxruntime.OrtSession;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 
 /**
  * A quick measurement, not a test: the time to load the model, and the Java forward's tokens/s on 128-token Europarl
@@ -27,9 +22,8 @@ public final class MiniLmThroughput {
         }
         MiniLm model = MiniLm.load();
         byte[] onnx = MiniLm.modelBytes();
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
         long t0 = System.nanoTime();
-        OrtSession session = env.createSession(onnx, new OrtSession.SessionOptions());
+        OrtReference ort = new OrtReference(onnx);
         System.out.printf("ONNX Runtime session from the same bytes: %.2f s%n", (System.nanoTime() - t0) / 1e9);
 
         List<int[]> seqs = new ArrayList<>();
@@ -41,11 +35,11 @@ public final class MiniLmThroughput {
         long tokens = (long) n * 128;
         for (int i = 0; i < 4; i++) {
             float[] ours = model.lastHiddenState(seqs.get(i), 0, null);
-            float[] ort = ort(env, session, List.of(seqs.get(i)));
+            float[] want = ort.lastHiddenState(List.of(seqs.get(i)));
             double maxOrt = 0, maxErr = 0;
-            for (int j = 0; j < ort.length; j++) {
-                maxOrt = Math.max(maxOrt, Math.abs(ort[j]));
-                maxErr = Math.max(maxErr, Math.abs(ours[j] - ort[j]));
+            for (int j = 0; j < want.length; j++) {
+                maxOrt = Math.max(maxOrt, Math.abs(want[j]));
+                maxErr = Math.max(maxErr, Math.abs(ours[j] - want[j]));
             }
             System.out.printf("sequence %d: max|ours - ort| = %.3g, max|ort| = %.3g, ratio %.3g%n", i, maxErr, maxOrt,
                     maxErr / maxOrt);
@@ -63,39 +57,18 @@ public final class MiniLmThroughput {
             double batched = tokens / ((System.nanoTime() - t) / 1e9);
             t = System.nanoTime();
             for (int[] s : seqs) {
-                ort(env, session, List.of(s));
+                ort.lastHiddenState(List.of(s));
             }
             double ortSingle = tokens / ((System.nanoTime() - t) / 1e9);
             t = System.nanoTime();
             for (int b = 0; b < n; b += batch) {
-                ort(env, session, seqs.subList(b, Math.min(n, b + batch)));
+                ort.lastHiddenState(seqs.subList(b, Math.min(n, b + batch)));
             }
             double ortBatched = tokens / ((System.nanoTime() - t) / 1e9);
             System.out.printf("round %d, %d sequences of 128 tokens: ours %.0f tokens/s single, %.0f batched (%d);"
                     + " ONNX Runtime %.0f single, %.0f batched; ratios %.2f / %.2f%n", r, n, single, batched, batch,
                     ortSingle, ortBatched, single / ortSingle, batched / ortBatched);
         }
-        session.close();
-    }
-
-    /** ONNX Runtime on equal-length sequences stacked into one [b, n] input. */
-    private static float[] ort(OrtEnvironment env, OrtSession session, List<int[]> seqs) throws Exception {
-        int len = seqs.getFirst().length;
-        long[][] ids = new long[seqs.size()][];
-        long[][] mask = new long[seqs.size()][len];
-        long[][] types = new long[seqs.size()][len];
-        for (int i = 0; i < ids.length; i++) {
-            ids[i] = Arrays.stream(seqs.get(i)).asLongStream().toArray();
-            Arrays.fill(mask[i], 1);
-        }
-        try (OnnxTensor a = OnnxTensor.createTensor(env, ids);
-             OnnxTensor b = OnnxTensor.createTensor(env, mask);
-             OnnxTensor c = OnnxTensor.createTensor(env, types);
-             OrtSession.Result r = session.run(Map.of("input_ids", a, "attention_mask", b, "token_type_ids", c))) {
-            var fb = ((OnnxTensor) r.get("last_hidden_state").orElseThrow()).getFloatBuffer();
-            float[] out = new float[fb.remaining()];
-            fb.get(out);
-            return out;
-        }
+        ort.close();
     }
 }
