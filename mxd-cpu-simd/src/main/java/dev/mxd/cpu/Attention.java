@@ -94,14 +94,16 @@ public final class Attention {
                 max[i] = Math.max(max[i], st[so + i]);
             }
         }
-        float[] sum = new float[n];
         for (int j = 0; j < n; j++) {
             int so = j * n;
             for (int i = 0; i < n; i++) {
                 st[so + i] -= max[i];
             }
-            kern.exp(st, so, n);
-            kern.add(sum, 0, st, so, n);
+        }
+        kern.exp(st, 0, n * n);
+        float[] sum = new float[n];
+        for (int j = 0; j < n; j++) {
+            kern.add(sum, 0, st, j * n, n);
         }
         for (int i = 0; i < n; i++) {
             sum[i] = 1f / sum[i];
