@@ -15,6 +15,7 @@ public final class MiniLmThroughput {
     public static void main(String[] args) throws Exception {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 3;
         int batch = args.length > 1 ? Integer.parseInt(args[1]) : 16;
+        int ortThreads = args.length > 2 ? Integer.parseInt(args[2]) : 0;
         for (int i = 0; i < 3; i++) {
             long t = System.nanoTime();
             MiniLm.load();
@@ -23,7 +24,7 @@ public final class MiniLmThroughput {
         MiniLm model = MiniLm.load();
         byte[] onnx = MiniLm.modelBytes();
         long t0 = System.nanoTime();
-        OrtReference ort = new OrtReference(onnx);
+        OrtReference ort = new OrtReference(onnx, ortThreads);
         System.out.printf("ONNX Runtime session from the same bytes: %.2f s%n", (System.nanoTime() - t0) / 1e9);
 
         List<int[]> seqs = new ArrayList<>();

@@ -15,7 +15,17 @@ final class OrtReference implements AutoCloseable {
     private final OrtSession session;
 
     OrtReference(byte[] onnx) throws OrtException {
-        session = env.createSession(onnx, new OrtSession.SessionOptions());
+        this(onnx, 0);
+    }
+
+    /** @param threads ONNX Runtime's intra-op threads, 0 for its default (one per core) */
+    OrtReference(byte[] onnx, int threads) throws OrtException {
+        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+            if (threads > 0) {
+                options.setIntraOpNumThreads(threads);
+            }
+            session = env.createSession(onnx, options);
+        }
     }
 
     /**
