@@ -5,7 +5,6 @@ import dev.mxd.Codes;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdModel;
 import dev.mxd.train.AdamW;
-import dev.mxd.train.DecoderNorm;
 import dev.mxd.train.ParameterTensors;
 import dev.mxd.train.ReferenceInit;
 import java.lang.foreign.MemorySegment;
@@ -37,14 +36,14 @@ public final class TrainingStepTiming {
             Codes codes = Codes.onHeap(tokens, 32);
             for (int s = 0; s < steps; s++) {
                 long t0 = System.nanoTime();
-                DecoderNorm.normalise(model);
+                kernels.normaliseDecoder();
                 long t1 = System.nanoTime();
                 kernels.forwardBackward(MemorySegment.ofArray(x), MemorySegment.ofArray(t), tokens,
                         MemorySegment.ofArray(y), codes, grads);
                 long t2 = System.nanoTime();
-                DecoderNorm.removeParallelGradient(model, grads);
+                kernels.removeParallelDecoderGradient(grads);
                 long t3 = System.nanoTime();
-                adam.step(model, grads, 1e-4);
+                kernels.adamStep(adam, grads, 1e-4);
                 long t4 = System.nanoTime();
                 double total = (t4 - t0) / 1e9;
                 System.out.printf("step %d: %.3f s = norm %.3f + fwd/bwd %.3f + projection %.3f + adamw %.3f;"
