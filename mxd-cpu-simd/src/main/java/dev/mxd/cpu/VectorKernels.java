@@ -295,7 +295,13 @@ final class VectorKernels extends Kernels {
             VectorMask<Float> m = F.indexInRange(i, n);
             acc = FloatVector.fromArray(F, a, ao + i, m).fma(FloatVector.fromArray(F, b, bo + i, m), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        // Lanes summed in a fixed order: reduceLanes(ADD) may associate differently once C2 has compiled it, and
+        // the result would depend on how warm the code was.
+        float s = 0f;
+        for (int j = 0; j < L; j++) {
+            s += acc.lane(j);
+        }
+        return s;
     }
 
     /** Elements [at, at + DL) of an F32 segment as doubles. */
