@@ -35,6 +35,7 @@ import statistics
 import struct
 import sys
 import time
+import warnings
 
 # Shapes of the benchmarks (same as jmh ForwardBenchmark): the paper's GPT-2 layer and a small one.
 SHAPES = {
@@ -370,6 +371,8 @@ def cmd_train(args):
     p = {k: v.clone().requires_grad_(k != "b_dec") for k, v in random_model(cfg, args.seed).items()}
     params = [v for k, v in p.items() if k != "b_dec"]
     optimizer = torch.optim.AdamW(params, lr=4e-4, weight_decay=0.0)
+    # the reference steps its scheduler before the optimiser, which torch warns about once
+    warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step()` before")
     # constantwithwarmup, as the reference's optim.py builds it
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda=lambda s: min(1.0, (s + 1) / 5000))
     gen = torch.Generator().manual_seed(args.seed + 1)
@@ -401,21 +404,23 @@ def cmd_train(args):
         optimizer.step()
         return loss.item()
 
-    times = []
+    times, cpu = [], []
     for i in range(args.warmup):
         step(*batches[i % len(batches)])
     while len(times) < args.reps or (sum(times) < args.min_seconds and len(times) < 1000):
         x, t = batches[len(times) % len(batches)]
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         loss = step(x, t)
         times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
         if not math.isfinite(loss):
             sys.exit(f"the loss of step {len(times)} is {loss}")
     median = statistics.median(times)
     if len(times) <= 20:
         print("seconds per step: " + " ".join(f"{t:.3f}" for t in times))
     print(f"tokens/s: median {tokens / median:,.0f}  (best {tokens / min(times):,.0f}, "
-          f"worst {tokens / max(times):,.0f}, {len(times)} steps after {args.warmup} warm-up)")
+          f"worst {tokens / max(times):,.0f}, {len(times)} steps after {args.warmup} warm-up); "
+          f"process CPU per step: median {statistics.median(cpu):.3f} s")
 
 
 def cmd_make(args):
