@@ -57,6 +57,7 @@ public final class CpuTrainingKernels implements TrainingKernels {
     private static final int TILE_COLS = 256;
     /** Rows per block of the element-wise passes. */
     private static final int ROW_CHUNK = 64;
+
     private final MxdModel model;
     private final MxdConfig cfg;
     private final Kernels kern;
@@ -73,6 +74,7 @@ public final class CpuTrainingKernels implements TrainingKernels {
      * the page-fault handler) every step.
      */
     private final Map<String, float[]> buffers = new HashMap<>();
+    /** The same for double arrays (the decoder-norm sums). */
     private final Map<String, double[]> doubleBuffers = new HashMap<>();
     /** Packed operands of the last call, whose arrays the next call packs into (see {@link #packed}). */
     private final Map<String, PackedMatrix> packedKept = new HashMap<>();
@@ -164,7 +166,7 @@ public final class CpuTrainingKernels implements TrainingKernels {
             return;
         }
         MemorySegment w = data("W_cond");
-        double[] norms = columnSums(w, w);
+        double[] norms = decoderProducts(w, w);
         for (int n = 0; n < experts; n++) {
             norms[n] = Math.sqrt(norms[n]);
             DecoderNorm.checkNorm(cfg, n, norms[n]);
@@ -184,7 +186,7 @@ public final class CpuTrainingKernels implements TrainingKernels {
         }
         MemorySegment w = data("W_cond");
         MemorySegment g = grads.tensor("W_cond").data();
-        double[] dots = columnSums(g, w);
+        double[] dots = decoderProducts(g, w);
         forColumnBlocks((n0, n1) -> {
             for (int o = 0; o < outDim; o++) {
                 kern.subtractParallel(g, w, (long) o * experts + n0, dots, n0, n1 - n0);
@@ -202,8 +204,8 @@ public final class CpuTrainingKernels implements TrainingKernels {
     }
 
     /** {@code Σ_o a[o, n]·b[o, n]} per column n of two [O, N] tensors, in double, summed in order of o. */
-    private double[] columnSums(MemorySegment a, MemorySegment b) {
-        double[] sums = buffer64("columnSums", experts);
+    private double[] decoderProducts(MemorySegment a, MemorySegment b) {
+        double[] sums = buffer64("decoderProducts", experts);
         Arrays.fill(sums, 0.0);
         forColumnBlocks((n0, n1) -> {
             for (int o = 0; o < outDim; o++) {
