@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The reference PyTorch MxD forward pass, timed on this machine, for the ratios in jmh/README.md.
+"""The reference PyTorch MxD forward pass and training step, timed on this machine, for the ratios in the README.
 
 The forward is written the way the reference computes it (james-oldfield/MxD,
 transcoders/sae_training/sparse_autoencoder.py, SparseAutoencoder.forward/encode/decode/condition):
@@ -11,8 +11,16 @@ and written here with numpy). Debian's torch runs its matrix products on whateve
 at: with libopenblas0-pthread installed that is OpenBLAS, otherwise the reference BLAS at a few
 GFLOPS, which would make every ratio meaningless. `blas` prints what is in use and how fast it is.
 
+The training step (`train`) is the body of the reference's training loop (train_sae_on_language_model.py)
+for an MxD transcoder with TopK, no ghost grads, norm_dec on, as it runs every step: decoder-norm of the
+columns of W_cond, scheduler.step(), zero_grad, the forward above with autograd, the normalised loss (plus
+the reference's constant -1 TopK term), the per-step firing statistics over the dense [T, N] codes
+(did_fire, n_forward_passes_since_fired, act_freq_scores), backward, the removal of the gradient parallel to
+the decoder directions, AdamW (weight decay 0). Wandb logging, checkpoints and evaluation are left out.
+
 Subcommands:
   bench    forward tokens/s at a named shape on random weights (warm-up, repetitions, median)
+  train    training-step tokens/s at a named shape, batch 1024 by default (warm-up, repetitions, median)
   make     writes a random MxD model directory (mxd.safetensors + cfg.json) and an input file x [T, I]
   forward  file to file, like `./mxd forward`: reads x [T, I], writes y [T, O], codes.index and
            codes.value [T, K]; time the whole process with `time`
@@ -21,11 +29,13 @@ Subcommands:
 
 import argparse
 import json
+import math
 import os
 import statistics
 import struct
 import sys
 import time
+import warnings
 
 # Shapes of the benchmarks (same as jmh ForwardBenchmark): the paper's GPT-2 layer and a small one.
 SHAPES = {
@@ -102,6 +112,17 @@ def parse_args():
     b.add_argument("--seed", type=int, default=1)
     b.set_defaults(run=cmd_bench)
 
+    t = sub.add_parser("train", help="training-step tokens/s at a shape, random weights and batches")
+    t.add_argument("--shape", choices=sorted(SHAPES), default="gpt2")
+    t.add_argument("--batch", type=int, default=1024, help="tokens per step (default 1024)")
+    t.add_argument("--activation", default="gelu", help="mlp_activation_fn (default gelu, GPT-2's MLP)")
+    t.add_argument("--warmup", type=int, default=2)
+    t.add_argument("--reps", type=int, default=5, help="timed steps, at least (default 5)")
+    t.add_argument("--min-seconds", type=float, default=8.0,
+                   help="keep stepping until the timed steps add up to this (default 8)")
+    t.add_argument("--seed", type=int, default=1)
+    t.set_defaults(run=cmd_train)
+
     m = sub.add_parser("make", help="write a random model directory and an input file")
     m.add_argument("--model", required=True, help="directory to write mxd.safetensors and cfg.json into")
     m.add_argument("--input", required=True, help="file to write x [T, I] into")
@@ -142,8 +163,9 @@ def activation(name):
     }[name]
 
 
-def reference_forward(p, cfg, x):
-    """y [T, O] and the codes (indices, values) [T, K], computed as the reference's forward does."""
+def reference_forward(p, cfg, x, dense_codes=False):
+    """y [T, O] and the codes (indices, values) [T, K], computed as the reference's forward does; with
+    dense_codes, y and the dense [T, N] expert_coefs (what the reference's training loop reads)."""
     hidden_pre = torch.einsum("...i,ih->...h", x, p["W_enc"]) + p["b_enc"]
     z = activation(cfg["mlp_activation_fn"])(hidden_pre)
     if cfg.get("use_glu", False):
@@ -160,6 +182,8 @@ def reference_forward(p, cfg, x):
     y = base * expert_out
     if cfg.get("use_skip", False):
         y = y + F.linear(x, p["W_skip.weight"])
+    if dense_codes:
+        return y + p["b_dec_out"], expert_coefs
     return y + p["b_dec_out"], top.indices, top.values
 
 
@@ -337,6 +361,66 @@ def cmd_bench(args):
         print("seconds per forward: " + " ".join(f"{t:.4f}" for t in times))
     print(f"tokens/s: median {tokens / median:,.0f}  (best {tokens / min(times):,.0f}, "
           f"worst {tokens / max(times):,.0f}, {len(times)} repetitions after {args.warmup} warm-up)")
+
+
+def cmd_train(args):
+    cfg = shape_config(args.shape)
+    cfg["mlp_activation_fn"] = args.activation
+    cfg = check_config(cfg, "--activation")
+    tokens, n = args.batch, cfg["n_experts"]
+    p = {k: v.clone().requires_grad_(k != "b_dec") for k, v in random_model(cfg, args.seed).items()}
+    params = [v for k, v in p.items() if k != "b_dec"]
+    optimizer = torch.optim.AdamW(params, lr=4e-4, weight_decay=0.0)
+    # the reference steps its scheduler before the optimiser, which torch warns about once
+    warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step()` before")
+    # constantwithwarmup, as the reference's optim.py builds it
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda=lambda s: min(1.0, (s + 1) / 5000))
+    gen = torch.Generator().manual_seed(args.seed + 1)
+    batches = [(torch.randn(tokens, cfg["d_in"], generator=gen), torch.randn(tokens, cfg["d_out"], generator=gen))
+               for _ in range(4)]
+    act_freq_scores = torch.zeros(n)
+    n_forward_passes_since_fired = torch.zeros(n)
+    print(f"reference MxD training step, shape {args.shape}: I={cfg['d_in']} H={cfg['d_sae']} O={cfg['d_out']} "
+          f"N={n} K={cfg['topk']} {cfg['mlp_activation_fn']}, batch {tokens} tokens; torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads, malloc {args.malloc}, {blas_summary()}")
+
+    def step(x, t):
+        with torch.no_grad():  # set_decoder_norm_to_unit_norm
+            p["W_cond"].data /= torch.norm(p["W_cond"].data, dim=0, keepdim=True)
+        scheduler.step()
+        optimizer.zero_grad()
+        y, expert_coefs = reference_forward(p, cfg, x, dense_codes=True)
+        mse_loss = (torch.pow(y - t, 2) / (t ** 2).sum(dim=-1, keepdim=True).sqrt()).mean()
+        loss = mse_loss + torch.tensor(-1.0)
+        did_fire = ((expert_coefs > 0).float().sum(-2) > 0)
+        n_forward_passes_since_fired.add_(1)
+        n_forward_passes_since_fired[did_fire] = 0
+        with torch.no_grad():
+            act_freq_scores.add_((expert_coefs.abs() > 0).float().sum(0))
+        loss.backward()
+        with torch.no_grad():  # remove_gradient_parallel_to_decoder_directions
+            parallel = torch.einsum("on,on->n", p["W_cond"].grad, p["W_cond"].data)
+            p["W_cond"].grad -= torch.einsum("n,on->on", parallel, p["W_cond"].data)
+        optimizer.step()
+        return loss.item()
+
+    times, cpu = [], []
+    for i in range(args.warmup):
+        step(*batches[i % len(batches)])
+    while len(times) < args.reps or (sum(times) < args.min_seconds and len(times) < 1000):
+        x, t = batches[len(times) % len(batches)]
+        start, start_cpu = time.perf_counter(), time.process_time()
+        loss = step(x, t)
+        times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+        if not math.isfinite(loss):
+            sys.exit(f"the loss of step {len(times)} is {loss}")
+    median = statistics.median(times)
+    if len(times) <= 20:
+        print("seconds per step: " + " ".join(f"{t:.3f}" for t in times))
+    print(f"tokens/s: median {tokens / median:,.0f}  (best {tokens / min(times):,.0f}, "
+          f"worst {tokens / max(times):,.0f}, {len(times)} steps after {args.warmup} warm-up); "
+          f"process CPU per step: median {statistics.median(cpu):.3f} s")
 
 
 def cmd_make(args):

@@ -68,41 +68,74 @@ public final class AdamW implements AutoCloseable {
     }
 
     /**
+     * The per-step constants of one update (step s, learning rate lr): the decay factor {@code 1 − lr·wd}, β1, β2,
+     * {@code lr / (1 − β1ˢ)}, {@code √(1 − β2ˢ)} and ε.
+     */
+    public record Coefficients(double decay, double beta1, double beta2, double stepSize, double bc2Sqrt, double eps) {
+    }
+
+    /**
+     * The element-wise update of one tensor, elements [0, count) of flat F32 (little-endian) segments: the
+     * parameters p, the gradient g and the moments m, v. An implementation must give results bit-identical to
+     * {@link #updateRange} (a backend's vector code may replace it; resume and the tests rely on the arithmetic).
+     */
+    @FunctionalInterface
+    public interface Update {
+        void apply(MemorySegment p, MemorySegment g, MemorySegment m, MemorySegment v, long count, Coefficients c);
+    }
+
+    /**
      * One update of every trainable tensor of {@code model} from {@code grads} at learning rate {@code lr}.
      *
      * @throws IllegalArgumentException when the gradients belong to another config
      */
     public void step(MxdModel model, ParameterTensors grads, double lr) {
+        step(model, grads, lr, AdamW::updateInParallel);
+    }
+
+    /**
+     * {@link #step(MxdModel, ParameterTensors, double)} with the element-wise arithmetic done by {@code update}.
+     *
+     * @throws IllegalArgumentException when the gradients belong to another config
+     */
+    public void step(MxdModel model, ParameterTensors grads, double lr, Update update) {
         if (!grads.config().equals(m.config()) || !model.config().equals(m.config())) {
             throw new IllegalArgumentException("AdamW was made for " + m.config() + ", got a model of "
                     + model.config() + " and gradients of " + grads.config());
         }
         step++;
-        double bc1 = 1 - Math.pow(beta1, step);
-        double bc2Sqrt = Math.sqrt(1 - Math.pow(beta2, step));
-        double stepSize = lr / bc1;
-        double decay = 1 - lr * weightDecay;
+        Coefficients c = new Coefficients(1 - lr * weightDecay, beta1, beta2, lr / (1 - Math.pow(beta1, step)),
+                Math.sqrt(1 - Math.pow(beta2, step)), eps);
         for (String name : m.names()) {
             MemorySegment p = model.tensor(name).data();
-            MemorySegment g = grads.tensor(name).data();
-            MemorySegment mm = m.tensor(name).data();
-            MemorySegment vv = v.tensor(name).data();
-            long n = p.byteSize() / 4;
-            // Elements are independent, so chunks run in parallel with results identical to a sequential pass.
-            int chunks = (int) ((n + CHUNK - 1) / CHUNK);
-            IntStream range = IntStream.range(0, chunks);
-            (chunks > 1 ? range.parallel() : range).forEach(c -> {
-                for (long i = (long) c * CHUNK, end = Math.min(n, i + CHUNK); i < end; i++) {
-                    double gi = g.getAtIndex(Tensor.F32_LE, i);
-                    float pi = (float) (p.getAtIndex(Tensor.F32_LE, i) * decay);
-                    float mi = (float) (beta1 * mm.getAtIndex(Tensor.F32_LE, i) + (1 - beta1) * gi);
-                    float vi = (float) (beta2 * vv.getAtIndex(Tensor.F32_LE, i) + (1 - beta2) * gi * gi);
-                    double denom = Math.sqrt(vi) / bc2Sqrt + eps;
-                    mm.setAtIndex(Tensor.F32_LE, i, mi);
-                    vv.setAtIndex(Tensor.F32_LE, i, vi);
-                    p.setAtIndex(Tensor.F32_LE, i, (float) (pi - stepSize * mi / denom));
-                }
-            });
+            update.apply(p, grads.tensor(name).data(), m.tensor(name).data(), v.tensor(name).data(), p.byteSize() / 4, c);
+        }
+    }
+
+    /** {@link #updateRange} over parallel chunks of the common fork-join pool (elements are independent). */
+    private static void updateInParallel(MemorySegment p, MemorySegment g, MemorySegment m, MemorySegment v, long n,
+                                         Coefficients c) {
+        int chunks = (int) ((n + CHUNK - 1) / CHUNK);
+        IntStream range = IntStream.range(0, chunks);
+        (chunks > 1 ? range.parallel() : range).forEach(
+                k -> updateRange(p, g, m, v, (long) k * CHUNK, Math.min(n, (long) k * CHUNK + CHUNK), c));
+    }
+
+    /**
+     * The definition of the update, on elements [from, to): each in double, rounded once per stored value.
+     */
+    public static void updateRange(MemorySegment p, MemorySegment g, MemorySegment m, MemorySegment v, long from,
+                                   long to, Coefficients c) {
+        double beta1 = c.beta1(), beta2 = c.beta2();
+        for (long i = from; i < to; i++) {
+            double gi = g.getAtIndex(Tensor.F32_LE, i);
+            float pi = (float) (p.getAtIndex(Tensor.F32_LE, i) * c.decay());
+            float mi = (float) (beta1 * m.getAtIndex(Tensor.F32_LE, i) + (1 - beta1) * gi);
+            float vi = (float) (beta2 * v.getAtIndex(Tensor.F32_LE, i) + (1 - beta2) * gi * gi);
+            double denom = Math.sqrt(vi) / c.bc2Sqrt() + c.eps();
+            m.setAtIndex(Tensor.F32_LE, i, mi);
+            v.setAtIndex(Tensor.F32_LE, i, vi);
+            p.setAtIndex(Tensor.F32_LE, i, (float) (pi - c.stepSize() * mi / denom));
         }
     }
 

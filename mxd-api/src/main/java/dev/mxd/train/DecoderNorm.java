@@ -31,48 +31,81 @@ public final class DecoderNorm {
     /**
      * Scales every decoder row of {@code model} to unit norm.
      *
-     * @throws IllegalStateException naming the first row of zero (or non-finite) norm; rows before it have
-     *                               been normalised already, and that row and those after are untouched
+     * @throws IllegalStateException naming the first row of zero (or non-finite) norm; the decoder is then
+     *                               unchanged
      */
     public static void normalise(MxdModel model) {
         Rows r = rows(model.config());
         MemorySegment w = model.tensor(r.tensor).data();
+        double[] norms = rowSums(r, w, w);
         for (int n = 0; n < r.count; n++) {
-            double s = 0;
-            for (int o = 0; o < r.length; o++) {
-                double v = w.getAtIndex(Tensor.F32_LE, r.at(n, o));
-                s += v * v;
-            }
-            double norm = Math.sqrt(s);
-            if (!(norm > 0) || Double.isInfinite(norm)) {
-                throw new IllegalStateException("decoder-norm: row " + n + " of " + r.what + " has norm " + norm
-                        + " and cannot be scaled to unit norm");
-            }
-            for (int o = 0; o < r.length; o++) {
-                long at = r.at(n, o);
-                w.setAtIndex(Tensor.F32_LE, at, (float) (w.getAtIndex(Tensor.F32_LE, at) / norm));
-            }
+            norms[n] = Math.sqrt(norms[n]);
+            checkNorm(r, n, norms[n]);
+        }
+        forEach(r, (n, at) -> w.setAtIndex(Tensor.F32_LE, at, (float) (w.getAtIndex(Tensor.F32_LE, at) / norms[n])));
+    }
+
+    /**
+     * The check {@link #normalise} makes of row n's norm, for backends that compute the norms themselves.
+     *
+     * @throws IllegalStateException naming the row when its norm is zero or not finite
+     */
+    public static void checkNorm(MxdConfig config, int n, double norm) {
+        checkNorm(rows(config), n, norm);
+    }
+
+    private static void checkNorm(Rows r, int n, double norm) {
+        if (!(norm > 0) || Double.isInfinite(norm)) {
+            throw new IllegalStateException("decoder-norm: row " + n + " of " + r.what + " has norm " + norm
+                    + " and cannot be scaled to unit norm");
         }
     }
 
-    /** Removes from each decoder row's gradient its component parallel to the (current) row. */
+    /**
+     * Removes from each decoder row's gradient its component parallel to the (current) row. A row whose gradient is
+     * orthogonal to it (such as the zero gradient of an expert no token selected) is left exactly as it is.
+     */
     public static void removeParallelGradient(MxdModel model, ParameterTensors grads) {
         Rows r = rows(model.config());
         MemorySegment w = model.tensor(r.tensor).data();
         MemorySegment g = grads.tensor(r.tensor).data();
-        for (int n = 0; n < r.count; n++) {
-            double dot = 0;
-            for (int o = 0; o < r.length; o++) {
-                long at = r.at(n, o);
-                dot += (double) g.getAtIndex(Tensor.F32_LE, at) * w.getAtIndex(Tensor.F32_LE, at);
-            }
-            if (dot == 0) {
-                continue;  // rows without gradient (experts no token selected) stay exactly zero
-            }
-            for (int o = 0; o < r.length; o++) {
-                long at = r.at(n, o);
+        double[] dots = rowSums(r, g, w);
+        forEach(r, (n, at) -> {
+            if (dots[n] != 0) {
                 g.setAtIndex(Tensor.F32_LE, at,
-                        (float) (g.getAtIndex(Tensor.F32_LE, at) - dot * w.getAtIndex(Tensor.F32_LE, at)));
+                        (float) (g.getAtIndex(Tensor.F32_LE, at) - dots[n] * w.getAtIndex(Tensor.F32_LE, at)));
+            }
+        });
+    }
+
+    /** {@code Σ_o a[n, o]·b[n, o]} per row n, in double, summed in order of o. */
+    private static double[] rowSums(Rows r, MemorySegment a, MemorySegment b) {
+        double[] sums = new double[r.count];
+        forEach(r, (n, at) -> sums[n] += (double) a.getAtIndex(Tensor.F32_LE, at) * b.getAtIndex(Tensor.F32_LE, at));
+        return sums;
+    }
+
+    @FunctionalInterface
+    private interface Element {
+        void visit(int n, long at);
+    }
+
+    /**
+     * Visits every element of the decoder rows, each row's elements in order of o, in memory order: row by row for
+     * W_dec, and for W_cond [O, N] (rows are its columns) along its rows, so the strided rows cost no cache misses.
+     */
+    private static void forEach(Rows r, Element e) {
+        if (r.elementStride == 1) {
+            for (int n = 0; n < r.count; n++) {
+                for (int o = 0; o < r.length; o++) {
+                    e.visit(n, r.at(n, o));
+                }
+            }
+        } else {
+            for (int o = 0; o < r.length; o++) {
+                for (int n = 0; n < r.count; n++) {
+                    e.visit(n, r.at(n, o));
+                }
             }
         }
     }

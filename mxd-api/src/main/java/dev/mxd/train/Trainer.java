@@ -146,7 +146,7 @@ public final class Trainer implements AutoCloseable {
         long update = step + 1;
         checkTargets(batch.t(), tokens, r -> data.train().describe(batch.rows()[r]), "training step " + update);
         if (decoderNorm) {
-            DecoderNorm.normalise(model);
+            kernels.normaliseDecoder();
         }
         double lr = schedule.forUpdate(update);
         MemorySegment ys = MemorySegment.ofArray(y);
@@ -158,9 +158,9 @@ public final class Trainer implements AutoCloseable {
             throw new NonFiniteLossException(update, m.loss(), batches.position(), lastCheckpoint, lastCheckpointStep);
         }
         if (decoderNorm) {
-            DecoderNorm.removeParallelGradient(model, grads);
+            kernels.removeParallelDecoderGradient(grads);
         }
-        adam.step(model, grads, lr);
+        kernels.adamStep(adam, grads, lr);
         dead.update(codes);
         step = update;
         double seconds = (System.nanoTime() - startNanos) / 1e9;

@@ -7,7 +7,9 @@ import java.lang.foreign.MemorySegment;
 /**
  * The compute a training step needs from a backend: the forward pass and the gradient of the normalised loss
  * (DESIGN §2) over one batch. Everything else of training (AdamW, schedules, decoder-norm, metrics, data,
- * checkpoints) is backend-neutral and lives in {@link Trainer}. The float64 oracle implements it in
+ * checkpoints) is backend-neutral and lives in {@link Trainer}; the passes over every parameter (decoder-norm,
+ * AdamW) are called through these kernels, whose defaults run the backend-neutral code, so that a backend may run
+ * the same arithmetic faster. The float64 oracle implements it in
  * {@link ReferenceTrainingKernels}; a backend implements it with its own kernels and is tested against the
  * oracle.
  *
@@ -49,6 +51,30 @@ public interface TrainingKernels extends AutoCloseable {
 
     /** The forward pass alone (evaluation): y [T, O] and codes [T, K] of inputs x [T, I]. */
     void forward(MemorySegment x, int tokens, MemorySegment y, Codes codes);
+
+    /**
+     * Decoder-norm before a step: {@link DecoderNorm#normalise} on the model. A backend may do it with its own
+     * code, bit-identically.
+     */
+    default void normaliseDecoder() {
+        DecoderNorm.normalise(model());
+    }
+
+    /**
+     * Decoder-norm after the backward pass: {@link DecoderNorm#removeParallelGradient}. A backend may do it with its
+     * own code, bit-identically.
+     */
+    default void removeParallelDecoderGradient(ParameterTensors grads) {
+        DecoderNorm.removeParallelGradient(model(), grads);
+    }
+
+    /**
+     * One AdamW update of the model: {@link AdamW#step(MxdModel, ParameterTensors, double)}. A backend may pass its
+     * own element-wise {@link AdamW.Update}, bit-identical to {@link AdamW#updateRange}.
+     */
+    default void adamStep(AdamW adam, ParameterTensors grads, double lr) {
+        adam.step(model(), grads, lr);
+    }
 
     @Override
     void close();

@@ -24,6 +24,8 @@ import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * End to end: the packaged jar ({@code target/mxd-cli.jar} with {@code target/lib}) runs in its own JVM, as
@@ -266,6 +268,57 @@ class CliIT {
         SafetensorsWriter.write(file, tensors, Map.of());
     }
 
+    /** The metrics of the saved model on the first {@code tokens} rows of {@code DIR/eval}, by the oracle in this JVM. */
+    private static dev.mxd.train.Metrics oracleMetrics(Path modelDir, Path data, int tokens) throws IOException {
+        try (MxdModel model = MxdModel.load(modelDir);
+             dev.mxd.train.ActivationDirectory acts = dev.mxd.train.ActivationDirectory.open(data)) {
+            MxdConfig cfg = model.config();
+            int in = cfg.inputDim(), out = cfg.outputDim(), k = cfg.k();
+            dev.mxd.train.Metrics expected = new dev.mxd.train.Metrics(out, cfg.codeSpace());
+            float[] x = new float[tokens * in], t = new float[tokens * out];
+            acts.eval().read(0, tokens, x, t, 0);
+            ReferenceMxd.Result r = new ReferenceMxd(model).forward(x, tokens);
+            float[] y = new float[tokens * out];
+            dev.mxd.Codes codes = dev.mxd.Codes.onHeap(tokens, k);
+            for (int i = 0; i < y.length; i++) {
+                y[i] = (float) r.y()[i];
+            }
+            for (int e = 0; e < tokens * k; e++) {
+                codes.set(e / k, e % k, r.codes().index()[e], (float) r.codes().value()[e]);
+            }
+            expected.add(MemorySegment.ofArray(y), MemorySegment.ofArray(t), codes, tokens);
+            return expected;
+        }
+    }
+
+    /** A TC and an STC train end to end on the same activations, and eval --json measures what was written. */
+    @ParameterizedTest
+    @ValueSource(strings = {"tc", "stc"})
+    void trainWritesATranscoderThatEvalMeasures(String kind) throws Exception {
+        Path data = writeActivations("acts", 1000, 300, true);
+        Path out = dir.resolve(kind);
+        List<String> args = new ArrayList<>(List.of(trainArgs(data, out, "--kind", kind, "--tokens", "6400")));
+        int at = args.indexOf("--experts");   // a transcoder has no experts
+        args.remove(at + 1);
+        args.remove(at);
+        Run run = mxd(args.toArray(String[]::new));
+        assertEquals(0, run.exit(), run.err());
+        assertTrue(run.out().contains("step 100/100"), run.out());
+        String cfgJson = Files.readString(out.resolve("cfg.json"));
+        for (String s : List.of("\"use_conditional\": false", "\"use_skip\": " + kind.equals("stc"), "\"d_sae\": 8",
+                "\"topk\": 3", "\"norm_dec\": " + kind.equals("tc"))) {
+            assertTrue(cfgJson.contains(s), s + " in " + cfgJson);
+        }
+        Run eval = mxd("eval", "--model", out.toString(), "--data", data.toString(), "--json", "--backend", "cpu");
+        assertEquals(0, eval.exit(), eval.err());
+        Map<?, ?> json = new com.fasterxml.jackson.databind.ObjectMapper().readValue(eval.out(), Map.class);
+        dev.mxd.train.Metrics expected = oracleMetrics(out, data, 300);
+        assertEquals(300, ((Number) json.get("tokens")).intValue());
+        assertEquals(expected.fvu(), ((Number) json.get("fvu")).doubleValue(), 1e-4 * expected.fvu());
+        assertEquals(expected.l0(), ((Number) json.get("l0")).doubleValue(), 0.02);
+        assertTrue(expected.fvu() < 1, kind + " learnt nothing: held-out FVU " + expected.fvu());
+    }
+
     private static String[] trainArgs(Path data, Path out, String... more) {
         List<String> a = new ArrayList<>(List.of("train", "--data", data.toString(), "--kind", "mxd", "--k", "3",
                 "--hidden", "8", "--experts", "12", "--out", out.toString(), "--batch", "64", "--tokens", "1280",
@@ -302,23 +355,9 @@ class CliIT {
         assertEquals(0, eval.exit(), eval.err());
         assertEquals(1, eval.out().lines().count(), eval.out());
         Map<?, ?> json = new com.fasterxml.jackson.databind.ObjectMapper().readValue(eval.out(), Map.class);
-        // The same metrics in this JVM by the oracle on the saved model.
-        dev.mxd.train.Metrics expected = new dev.mxd.train.Metrics(5, 12);
-        try (MxdModel model = MxdModel.load(out);
-             dev.mxd.train.ActivationDirectory acts = dev.mxd.train.ActivationDirectory.open(data)) {
+        dev.mxd.train.Metrics expected = oracleMetrics(out, data, 300);
+        try (MxdModel model = MxdModel.load(out)) {
             assertEquals(12, model.config().experts());
-            float[] x = new float[300 * 6], t = new float[300 * 5];
-            acts.eval().read(0, 300, x, t, 0);
-            ReferenceMxd.Result r = new ReferenceMxd(model).forward(x, 300);
-            float[] y = new float[300 * 5];
-            dev.mxd.Codes codes = dev.mxd.Codes.onHeap(300, 3);
-            for (int i = 0; i < y.length; i++) {
-                y[i] = (float) r.y()[i];
-            }
-            for (int e = 0; e < 300 * 3; e++) {
-                codes.set(e / 3, e % 3, r.codes().index()[e], (float) r.codes().value()[e]);
-            }
-            expected.add(MemorySegment.ofArray(y), MemorySegment.ofArray(t), codes, 300);
         }
         assertEquals(300, ((Number) json.get("tokens")).intValue());
         assertEquals(expected.fvu(), ((Number) json.get("fvu")).doubleValue(), 1e-4 * expected.fvu());

@@ -6,12 +6,16 @@ import dev.mxd.Kind;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdModel;
 import dev.mxd.tensor.Tensor;
+import dev.mxd.train.AdamW;
+import dev.mxd.train.DecoderNorm;
 import dev.mxd.train.ParameterTensors;
 import dev.mxd.train.ReferenceBackward;
 import dev.mxd.train.TrainingKernels;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -41,7 +45,8 @@ import java.util.Objects;
  * Results are therefore bit-identical from call to call and do not depend on {@code mxd.threads}.
  *
  * <p>Ownership: the caller owns the model and closes it after these kernels; the kernels keep no native memory
- * (per-call buffers are heap arrays), so {@link #close()} only marks them closed. Not thread-safe.
+ * (their work arrays and packed weights are heap arrays kept from call to call, so a steady run of steps allocates
+ * nothing large), and {@link #close()} drops those arrays. Not thread-safe.
  */
 public final class CpuTrainingKernels implements TrainingKernels {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -63,6 +68,16 @@ public final class CpuTrainingKernels implements TrainingKernels {
     private volatile boolean closed;
     /** The [N, O] expert rows, refilled from the model each call ({@link #expertRows}). */
     private float[] cRowsBuffer;
+    /**
+     * Work arrays kept from call to call by name, each at least as large as the largest batch needed: at the GPT-2
+     * shape a step's arrays and packed operands are hundreds of MB, which fresh allocations would hand the GC (and
+     * the page-fault handler) every step.
+     */
+    private final Map<String, float[]> buffers = new HashMap<>();
+    /** The same for double arrays (the decoder-norm sums). */
+    private final Map<String, double[]> doubleBuffers = new HashMap<>();
+    /** Packed operands of the last call, whose arrays the next call packs into (see {@link #packed}). */
+    private final Map<String, PackedMatrix> packedKept = new HashMap<>();
     /** (token, expert) pairs the last backward pass visited in gate, gate_bias and C (TC: rows of W_dec). */
     private long sparseRowsVisited;
 
@@ -119,8 +134,8 @@ public final class CpuTrainingKernels implements TrainingKernels {
             throw new IllegalArgumentException("the gradient tensors are for another config (" + grads.config().kind()
                     + " " + grads.config().inputDim() + "x" + grads.config().hiddenDim() + "), not this model's");
         }
-        float[] xs = floats(x, tokens * inDim);
-        float[] ts = floats(t, tokens * outDim);
+        float[] xs = floats("x", x, tokens * inDim);
+        float[] ts = floats("t", t, tokens * outDim);
         float[] norms = targetNorms(ts, tokens);
         Weights w = pack();
         Pass p = forward(w, xs, tokens);
@@ -131,13 +146,96 @@ public final class CpuTrainingKernels implements TrainingKernels {
     @Override
     public void forward(MemorySegment x, int tokens, MemorySegment y, Codes codes) {
         check(x, tokens, y, codes);
-        Pass p = forward(pack(), floats(x, tokens * inDim), tokens);
+        Pass p = forward(pack(), floats("x", x, tokens * inDim), tokens);
         write(p, y, codes);
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Passes over the parameters: the backend-neutral arithmetic (DecoderNorm, AdamW) in vector lanes over the
+    // participants, bit-identical to it.
+
+    /** Columns per block of the decoder-norm passes over W_cond [O, N]: a block's double sums stay in L1. */
+    private static final int NORM_COLUMNS = 1024;
+    /** Elements per block of the AdamW pass. */
+    private static final int ADAM_CHUNK = 1 << 16;
+
+    @Override
+    public void normaliseDecoder() {
+        if (!mxd) {
+            TrainingKernels.super.normaliseDecoder();
+            return;
+        }
+        MemorySegment w = data("W_cond");
+        double[] norms = decoderProducts(w, w);
+        for (int n = 0; n < experts; n++) {
+            norms[n] = Math.sqrt(norms[n]);
+            DecoderNorm.checkNorm(cfg, n, norms[n]);
+        }
+        forColumnBlocks((n0, n1) -> {
+            for (int o = 0; o < outDim; o++) {
+                kern.divide(w, (long) o * experts + n0, norms, n0, n1 - n0);
+            }
+        });
+    }
+
+    @Override
+    public void removeParallelDecoderGradient(ParameterTensors grads) {
+        if (!mxd) {
+            TrainingKernels.super.removeParallelDecoderGradient(grads);
+            return;
+        }
+        MemorySegment w = data("W_cond");
+        MemorySegment g = grads.tensor("W_cond").data();
+        double[] dots = decoderProducts(g, w);
+        forColumnBlocks((n0, n1) -> {
+            for (int o = 0; o < outDim; o++) {
+                kern.subtractParallel(g, w, (long) o * experts + n0, dots, n0, n1 - n0);
+            }
+        });
+    }
+
+    @Override
+    public void adamStep(AdamW adam, ParameterTensors grads, double lr) {
+        adam.step(model, grads, lr, (p, g, m, v, count, c) -> {
+            int chunks = Math.toIntExact(Math.ceilDiv(count, ADAM_CHUNK));
+            pool.forEachBlock(chunks, () -> Boolean.TRUE, (unused, b) ->
+                    kern.adamw(p, g, m, v, (long) b * ADAM_CHUNK, Math.min(count, (long) (b + 1) * ADAM_CHUNK), c));
+        });
+    }
+
+    /** {@code Σ_o a[o, n]·b[o, n]} per column n of two [O, N] tensors, in double, summed in order of o. */
+    private double[] decoderProducts(MemorySegment a, MemorySegment b) {
+        double[] sums = buffer64("decoderProducts", experts);
+        Arrays.fill(sums, 0.0);
+        forColumnBlocks((n0, n1) -> {
+            for (int o = 0; o < outDim; o++) {
+                kern.accumulateProducts(a, b, (long) o * experts + n0, sums, n0, n1 - n0);
+            }
+        });
+        return sums;
+    }
+
+    private void forColumnBlocks(RowRange body) {
+        pool.forEachBlock(Math.ceilDiv(experts, NORM_COLUMNS), () -> Boolean.TRUE,
+                (unused, b) -> body.run(b * NORM_COLUMNS, Math.min(experts, (b + 1) * NORM_COLUMNS)));
+    }
+
+    private double[] buffer64(String name, int size) {
+        double[] a = doubleBuffers.get(name);
+        if (a == null || a.length < size) {
+            a = new double[size];
+            doubleBuffers.put(name, a);
+        }
+        return a;
     }
 
     @Override
     public void close() {
         closed = true;
+        buffers.clear();
+        doubleBuffers.clear();
+        packedKept.clear();
+        cRowsBuffer = null;
     }
 
     private void check(MemorySegment x, int tokens, MemorySegment y, Codes codes) {
@@ -173,15 +271,32 @@ public final class CpuTrainingKernels implements TrainingKernels {
         }
     }
 
-    private static float[] floats(MemorySegment s, int count) {
-        float[] a = new float[count];
+    private float[] floats(String name, MemorySegment s, int count) {
+        float[] a = buffer(name, count);
         MemorySegment.copy(s, F32, 0, a, 0, count);
         return a;
     }
 
+    /** The work array {@code name}, of at least {@code size} floats, holding whatever its last use left. */
+    private float[] buffer(String name, int size) {
+        float[] a = buffers.get(name);
+        if (a == null || a.length < size) {
+            a = new float[size];
+            buffers.put(name, a);
+        }
+        return a;
+    }
+
+    /** {@code pack} run into the arrays of the operand {@code name} packed by the previous call, kept for the next. */
+    private PackedMatrix packed(String name, java.util.function.UnaryOperator<PackedMatrix> pack) {
+        PackedMatrix m = pack.apply(packedKept.get(name));
+        packedKept.put(name, m);
+        return m;
+    }
+
     /** ‖t‖ per row in double, rounded once; a zero or non-finite norm is an error naming the row. */
     private float[] targetNorms(float[] t, int tokens) {
-        float[] norms = new float[tokens];
+        float[] norms = buffer("norms", tokens);
         for (int r = 0; r < tokens; r++) {
             double s = 0;
             for (int o = r * outDim, end = o + outDim; o < end; o++) {
@@ -214,17 +329,34 @@ public final class CpuTrainingKernels implements TrainingKernels {
 
     private Weights pack() {
         int nr = kern.nr;
-        PackedMatrix enc = PackedMatrix.ofRows("W_enc", data("W_enc"), LE, inDim, hidden, nr, pool, false);
-        PackedMatrix gluW = glu ? PackedMatrix.ofTransposed("W_glu.weight", data("W_glu.weight"), LE, inDim, hidden,
-                nr, pool) : null;
-        PackedMatrix gate = mxd ? PackedMatrix.ofTransposed("gate", data("gate"), LE, inDim, experts, nr, pool) : null;
-        PackedMatrix dec = mxd ? PackedMatrix.ofRows("W_dec", data("W_dec"), LE, hidden, outDim, nr, pool, false) : null;
-        PackedMatrix skipW = skip ? PackedMatrix.ofTransposed("W_skip.weight", data("W_skip.weight"), LE, inDim,
-                outDim, nr, pool) : null;
+        PackedMatrix enc = packed("W_enc", r -> PackedMatrix.ofRows("W_enc", data("W_enc"), LE, inDim, hidden, nr, pool,
+                false, r));
+        PackedMatrix gluW = glu ? packed("W_glu.weight", r -> PackedMatrix.ofTransposed("W_glu.weight",
+                data("W_glu.weight"), LE, inDim, hidden, nr, pool, r)) : null;
+        PackedMatrix gate = mxd ? packed("gate", r -> PackedMatrix.ofTransposed("gate", data("gate"), LE, inDim, experts,
+                nr, pool, r)) : null;
+        PackedMatrix dec = mxd ? packed("W_dec", r -> PackedMatrix.ofRows("W_dec", data("W_dec"), LE, hidden, outDim, nr,
+                pool, false, r)) : null;
+        PackedMatrix skipW = skip ? packed("W_skip.weight", r -> PackedMatrix.ofTransposed("W_skip.weight",
+                data("W_skip.weight"), LE, inDim, outDim, nr, pool, r)) : null;
         float[] cRows = mxd ? expertRows() : null;
         return new Weights(enc, vector("b_enc"), gluW, glu ? vector("W_glu.bias") : null, gate,
                 mxd ? vector("gate_bias") : null, cRows, dec, mxd ? null : vector("W_dec"), skipW, vector("b_dec_out"));
     }
+
+    private float[] vector(String name) {
+        MemorySegment src = data(name);
+        float[] a = buffer("weights." + name, Math.toIntExact(src.byteSize() / Float.BYTES));
+        MemorySegment.copy(src, LE, 0, a, 0, Math.toIntExact(src.byteSize() / Float.BYTES));
+        return a;
+    }
+
+    /**
+     * The tile of the W_cond [O, N] ↔ C [N, O] transpositions: runs of {@value #TILE_EXPERTS} floats along W_cond's
+     * rows and of {@value #TILE_OUTPUTS} (a cache line) along C's, so that neither side is read or written one
+     * element per cache line (W_cond's rows are N floats apart).
+     */
+    private static final int TILE_EXPERTS = 256, TILE_OUTPUTS = 16;
 
     /**
      * C = W_condᵀ as [N, O] rows (expert n's c_n contiguous, for the gather), read straight from the model into a
@@ -236,14 +368,19 @@ public final class CpuTrainingKernels implements TrainingKernels {
             cRowsBuffer = new float[Math.multiplyExact(experts, outDim)];
         }
         float[] dst = cRowsBuffer;
-        int chunk = 64;
-        pool.forEachBlock(Math.ceilDiv(experts, chunk), () -> new float[chunk], (row, b) -> {
-            int n0 = b * chunk;
-            int cols = Math.min(chunk, experts - n0);
-            for (int o = 0; o < outDim; o++) {
-                MemorySegment.copy(src, LE, ((long) o * experts + n0) * Float.BYTES, row, 0, cols);
+        pool.forEachBlock(Math.ceilDiv(experts, TILE_EXPERTS), () -> new float[TILE_OUTPUTS * TILE_EXPERTS], (tile, b) -> {
+            int n0 = b * TILE_EXPERTS;
+            int cols = Math.min(TILE_EXPERTS, experts - n0);
+            for (int o0 = 0; o0 < outDim; o0 += TILE_OUTPUTS) {
+                int rows = Math.min(TILE_OUTPUTS, outDim - o0);
+                for (int r = 0; r < rows; r++) {
+                    MemorySegment.copy(src, LE, ((long) (o0 + r) * experts + n0) * Float.BYTES, tile, r * cols, cols);
+                }
                 for (int c = 0; c < cols; c++) {
-                    dst[(n0 + c) * outDim + o] = row[c];
+                    int d = (n0 + c) * outDim + o0;
+                    for (int r = 0; r < rows; r++) {
+                        dst[d + r] = tile[r * cols + c];
+                    }
                 }
             }
         });
@@ -254,9 +391,6 @@ public final class CpuTrainingKernels implements TrainingKernels {
         return model.tensor(name).data();
     }
 
-    private float[] vector(String name) {
-        return data(name).toArray(LE);
-    }
 
     // ---------------------------------------------------------------------------------------------------------
     // Forward
@@ -274,22 +408,24 @@ public final class CpuTrainingKernels implements TrainingKernels {
         final int[] codeIndex;   // [T, K]
         final float[] codeValue; // [T, K]
 
-        Pass(int tokens, float[] x, int hidden, int outDim, int k, boolean glu, boolean mxd) {
+        Pass(CpuTrainingKernels owner, int tokens, float[] x) {
+            int th = tokens * owner.hidden;
+            int to = tokens * owner.outDim;
             this.tokens = tokens;
             this.x = x;
-            this.h = new float[tokens * hidden];
-            this.u = glu ? new float[tokens * hidden] : null;
-            this.z = new float[tokens * hidden];
-            this.base = mxd ? new float[tokens * outDim] : null;
-            this.m = mxd ? new float[tokens * outDim] : null;
-            this.y = new float[tokens * outDim];
-            this.codeIndex = new int[tokens * k];
-            this.codeValue = new float[tokens * k];
+            this.h = owner.buffer("h", th);
+            this.u = owner.glu ? owner.buffer("u", th) : null;
+            this.z = owner.buffer("z", th);
+            this.base = owner.mxd ? owner.buffer("base", to) : null;
+            this.m = owner.mxd ? owner.buffer("m", to) : null;
+            this.y = owner.buffer("y", to);
+            this.codeIndex = new int[tokens * owner.k];
+            this.codeValue = owner.buffer("codeValue", tokens * owner.k);
         }
     }
 
     private Pass forward(Weights w, float[] x, int tokens) {
-        Pass p = new Pass(tokens, x, hidden, outDim, k, glu, mxd);
+        Pass p = new Pass(this, tokens, x);
         gemm(x, tokens, w.enc, (s, row0, rows, c0, cols) -> store(s.tile, rows, cols, w.bEnc, c0, p.h, row0, hidden));
         if (glu) {
             gemm(x, tokens, w.glu, (s, row0, rows, c0, cols) -> store(s.tile, rows, cols, w.bGlu, c0, p.u, row0, hidden));
@@ -386,9 +522,9 @@ public final class CpuTrainingKernels implements TrainingKernels {
 
     private void backward(Weights w, Pass p, float[] t, float[] norms, ParameterTensors grads) {
         int tokens = p.tokens;
-        grads.clear();
+        // Every gradient tensor is written whole below (rows of unselected experts as zeros), so none is cleared.
         // dy = 2(y − t) / (‖t‖·T·O)
-        float[] dy = new float[tokens * outDim];
+        float[] dy = buffer("dy", tokens * outDim);
         double scale = 2.0 / ((double) tokens * outDim);
         forRows(tokens, (r0, r1) -> {
             for (int r = r0; r < r1; r++) {
@@ -399,15 +535,16 @@ public final class CpuTrainingKernels implements TrainingKernels {
             }
         });
         columnSums(dy, tokens, outDim, grads.tensor("b_dec_out").data());
+        PackedMatrix xRows = skip || glu ? packed("x", r -> PackedMatrix.ofRows("x", MemorySegment.ofArray(p.x), F32,
+                tokens, inDim, kern.nr, pool, false, r)) : null;
         if (skip) {
             // dW_skip [O, I] = dyᵀ·x
-            PackedMatrix xRows = PackedMatrix.ofRows("x", MemorySegment.ofArray(p.x), F32, tokens, inDim, kern.nr, pool, false);
-            gemmInto(transpose(dy, tokens, outDim), outDim, xRows, grads.tensor("W_skip.weight").data(), inDim);
+            gemmTransposedInto(dy, tokens, outDim, xRows, grads.tensor("W_skip.weight").data());
         }
         float[] dz;
         if (mxd) {
-            float[] dBase = new float[tokens * outDim];
-            float[] dm = new float[tokens * outDim];
+            float[] dBase = buffer("dbase", tokens * outDim);
+            float[] dm = buffer("dm", tokens * outDim);
             forRows(tokens, (r0, r1) -> {
                 for (int e = r0 * outDim; e < r1 * outDim; e++) {
                     dBase[e] = dy[e] * p.m[e];
@@ -416,18 +553,20 @@ public final class CpuTrainingKernels implements TrainingKernels {
             });
             expertGradients(w, p, dm, grads);
             // dW_dec [H, O] = zᵀ·dbase;  dz [T, H] = dbase·W_decᵀ
-            PackedMatrix dBaseRows = PackedMatrix.ofRows("dbase", MemorySegment.ofArray(dBase), F32, tokens, outDim,
-                    kern.nr, pool, false);
-            gemmInto(transpose(p.z, tokens, hidden), hidden, dBaseRows, grads.tensor("W_dec").data(), outDim);
-            PackedMatrix decT = PackedMatrix.ofTransposed("W_dec", data("W_dec"), LE, outDim, hidden, kern.nr, pool);
-            dz = new float[tokens * hidden];
-            gemm(dBase, tokens, decT, (s, row0, rows, c0, cols) -> store(s.tile, rows, cols, null, 0, dz, row0, hidden));
+            PackedMatrix dBaseRows = packed("dbase", r -> PackedMatrix.ofRows("dbase", MemorySegment.ofArray(dBase), F32,
+                    tokens, outDim, kern.nr, pool, false, r));
+            gemmTransposedInto(p.z, tokens, hidden, dBaseRows, grads.tensor("W_dec").data());
+            PackedMatrix decT = packed("W_dec.T", r -> PackedMatrix.ofTransposed("W_dec", data("W_dec"), LE, outDim,
+                    hidden, kern.nr, pool, r));
+            float[] dzm = buffer("dz", tokens * hidden);
+            gemm(dBase, tokens, decT, (s, row0, rows, c0, cols) -> store(s.tile, rows, cols, null, 0, dzm, row0, hidden));
+            dz = dzm;
         } else {
             dz = unitGradients(w, p, dy, grads);
         }
         // dact = dz ⊙ u;  du = dz ⊙ act(h);  dh = dact ⊙ act'(h)
-        float[] dh = new float[tokens * hidden];
-        float[] du = glu ? new float[tokens * hidden] : null;
+        float[] dh = buffer("dh", tokens * hidden);
+        float[] du = glu ? buffer("du", tokens * hidden) : null;
         forRows(tokens, (r0, r1) -> {
             float[] a = glu ? new float[hidden] : null;
             for (int r = r0; r < r1; r++) {
@@ -439,6 +578,10 @@ public final class CpuTrainingKernels implements TrainingKernels {
                 for (int j = 0; j < hidden; j++) {
                     float d = dz[o + j];
                     if (d == 0f) {
+                        dh[o + j] = 0f;
+                        if (glu) {
+                            du[o + j] = 0f;
+                        }
                         continue;
                     }
                     float dAct = d;
@@ -451,94 +594,116 @@ public final class CpuTrainingKernels implements TrainingKernels {
             }
         });
         // dW_enc [I, H] = xᵀ·dh;  db_enc = Σ dh
-        PackedMatrix dhRows = PackedMatrix.ofRows("dh", MemorySegment.ofArray(dh), F32, tokens, hidden, kern.nr, pool, false);
-        gemmInto(transpose(p.x, tokens, inDim), inDim, dhRows, grads.tensor("W_enc").data(), hidden);
+        PackedMatrix dhRows = packed("dh", r -> PackedMatrix.ofRows("dh", MemorySegment.ofArray(dh), F32, tokens, hidden,
+                kern.nr, pool, false, r));
+        gemmTransposedInto(p.x, tokens, inDim, dhRows, grads.tensor("W_enc").data());
         columnSums(dh, tokens, hidden, grads.tensor("b_enc").data());
         if (glu) {
             // dW_glu [H, I] = duᵀ·x;  db_glu = Σ du
-            PackedMatrix xRows = PackedMatrix.ofRows("x", MemorySegment.ofArray(p.x), F32, tokens, inDim, kern.nr, pool, false);
-            gemmInto(transpose(du, tokens, hidden), hidden, xRows, grads.tensor("W_glu.weight").data(), inDim);
+            gemmTransposedInto(du, tokens, hidden, xRows, grads.tensor("W_glu.weight").data());
             columnSums(du, tokens, hidden, grads.tensor("W_glu.bias").data());
         }
     }
 
+    /** Experts per block of {@link #expertGradients}: C's gradient is written to W_cond [O, N] in runs this long. */
+    private static final int EXPERT_BLOCK = 128;
+
     /**
      * The sparse part of an MxD's backward pass, over the (token, expert) pairs with a non-zero code (a zero code
      * has relu'(g) = 0 and contributes nothing): {@code daₙ = dm·C[n]}, {@code dC[n] += aₙ·dm},
-     * {@code dgate[n] += daₙ·x}, {@code dgate_bias[n] += daₙ}.
+     * {@code dgate[n] += daₙ·x}, {@code dgate_bias[n] += daₙ}. Every expert's rows are written, zero for those no
+     * token selected. C's gradient rows are columns of W_cond [O, N]: they are gathered for a block of
+     * {@link #EXPERT_BLOCK} experts and written row by row of W_cond, a run of the block's width each, rather than
+     * one strided element per expert and output.
      */
     private void expertGradients(Weights w, Pass p, float[] dm, ParameterTensors grads) {
         int tokens = p.tokens;
-        float[] da = new float[tokens * k];
+        float[] da = buffer("da", tokens * k);
         forRows(tokens, (r0, r1) -> {
             for (int e = r0 * k; e < r1 * k; e++) {
-                if (p.codeValue[e] != 0f) {
-                    da[e] = dot(dm, (e / k) * outDim, w.cRows, p.codeIndex[e] * outDim, outDim);
-                }
+                da[e] = p.codeValue[e] != 0f ? kern.dot(dm, (e / k) * outDim, w.cRows, p.codeIndex[e] * outDim, outDim) : 0f;
             }
         });
         MemorySegment dGate = grads.tensor("gate").data();
         MemorySegment dGateBias = grads.tensor("gate_bias").data();
         MemorySegment dCond = grads.tensor("W_cond").data();
-        sparseRows(p, experts, (pairs, from, to, n, scratch) -> {
-            float[] cRow = scratch[0];
+        sparseRows(p, experts, EXPERT_BLOCK, (pairs, start, n0, n1, scratch) -> {
+            float[] cBlock = scratch[0];
             float[] gRow = scratch[1];
-            Arrays.fill(cRow, 0f);
-            Arrays.fill(gRow, 0f);
-            float bias = 0f;
-            for (int q = from; q < to; q++) {
-                int e = pairs[q];
-                int r = e / k;
-                kern.axpy(p.codeValue[e], dm, r * outDim, cRow, 0, outDim);
-                kern.axpy(da[e], p.x, r * inDim, gRow, 0, inDim);
-                bias += da[e];
+            float[] run = scratch[2];
+            for (int b0 = n0; b0 < n1; b0 += EXPERT_BLOCK) {
+                int width = Math.min(EXPERT_BLOCK, n1 - b0);
+                Arrays.fill(cBlock, 0, width * outDim, 0f);
+                for (int n = b0; n < b0 + width; n++) {
+                    Arrays.fill(gRow, 0f);
+                    float bias = 0f;
+                    int co = (n - b0) * outDim;
+                    for (int q = start[n]; q < start[n + 1]; q++) {
+                        int e = pairs[q];
+                        int r = e / k;
+                        kern.axpy(p.codeValue[e], dm, r * outDim, cBlock, co, outDim);
+                        kern.axpy(da[e], p.x, r * inDim, gRow, 0, inDim);
+                        bias += da[e];
+                    }
+                    MemorySegment.copy(gRow, 0, dGate, LE, (long) n * inDim * Float.BYTES, inDim);
+                    dGateBias.setAtIndex(LE, n, bias);
+                }
+                for (int o = 0; o < outDim; o++) {
+                    for (int c = 0; c < width; c++) {
+                        run[c] = cBlock[c * outDim + o];
+                    }
+                    MemorySegment.copy(run, 0, dCond, LE, ((long) o * experts + b0) * Float.BYTES, width);
+                }
             }
-            MemorySegment.copy(gRow, 0, dGate, LE, (long) n * inDim * Float.BYTES, inDim);
-            dGateBias.setAtIndex(LE, n, bias);
-            for (int o = 0; o < outDim; o++) {
-                dCond.setAtIndex(LE, (long) o * experts + n, cRow[o]);   // column n of W_cond [O, N]
-            }
-        }, new int[] {outDim, inDim}, true);
+        }, new int[] {EXPERT_BLOCK * outDim, inDim, EXPERT_BLOCK}, true);
     }
 
     /**
      * The sparse part of a TC's backward pass, over every (token, selected unit) pair: {@code dzⱼ = dy·W_dec[j]},
-     * {@code dW_dec[j] += zⱼ·dy}. Returns dz [T, H], zero outside the selected units.
+     * {@code dW_dec[j] += zⱼ·dy}, rows of unselected units written as zeros. Returns dz [T, H], zero outside the
+     * selected units.
      */
     private float[] unitGradients(Weights w, Pass p, float[] dy, ParameterTensors grads) {
         int tokens = p.tokens;
-        float[] dz = new float[tokens * hidden];
+        float[] dz = buffer("dz", tokens * hidden);
         forRows(tokens, (r0, r1) -> {
+            Arrays.fill(dz, r0 * hidden, r1 * hidden, 0f);
             for (int e = r0 * k; e < r1 * k; e++) {
                 int r = e / k;
                 int j = p.codeIndex[e];
-                dz[r * hidden + j] = dot(dy, r * outDim, w.decRows, j * outDim, outDim);
+                dz[r * hidden + j] = kern.dot(dy, r * outDim, w.decRows, j * outDim, outDim);
             }
         });
         MemorySegment dDec = grads.tensor("W_dec").data();
-        sparseRows(p, hidden, (pairs, from, to, j, scratch) -> {
+        sparseRows(p, hidden, 1, (pairs, start, j0, j1, scratch) -> {
             float[] row = scratch[0];
-            Arrays.fill(row, 0f);
-            for (int q = from; q < to; q++) {
-                int r = pairs[q] / k;
-                kern.axpy(p.z[r * hidden + j], dy, r * outDim, row, 0, outDim);
+            for (int j = j0; j < j1; j++) {
+                Arrays.fill(row, 0f);
+                for (int q = start[j]; q < start[j + 1]; q++) {
+                    int r = pairs[q] / k;
+                    kern.axpy(p.z[r * hidden + j], dy, r * outDim, row, 0, outDim);
+                }
+                MemorySegment.copy(row, 0, dDec, LE, (long) j * outDim * Float.BYTES, outDim);
             }
-            MemorySegment.copy(row, 0, dDec, LE, (long) j * outDim * Float.BYTES, outDim);
         }, new int[] {outDim}, false);
         return dz;
     }
 
-    /** The pairs of one code index: {@code pairs[from .. to)} are code slots (token·K + slot), in token order. */
+    /**
+     * A range of code indices [from, to): the pairs of index n are code slots (token·K + slot)
+     * {@code pairs[start[n] .. start[n + 1])}, in token order.
+     */
     @FunctionalInterface
     private interface RowSum {
-        void run(int[] pairs, int from, int to, int index, float[][] scratch);
+        void run(int[] pairs, int[] start, int from, int to, float[][] scratch);
     }
 
     /**
      * Buckets the code slots by code index (a stable counting sort, so each bucket is in token order) and runs
-     * {@code body} once per index that has pairs, the indices spread over the participants in contiguous ranges.
+     * {@code body} over every index, pairs or not, in contiguous ranges (multiples of {@code align}) spread over
+     * the participants.
      */
-    private void sparseRows(Pass p, int space, RowSum body, int[] scratchSizes, boolean skipZero) {
+    private void sparseRows(Pass p, int space, int align, RowSum body, int[] scratchSizes, boolean skipZero) {
         int slots = p.tokens * k;
         int[] start = new int[space + 1];
         for (int e = 0; e < slots; e++) {
@@ -559,29 +724,16 @@ public final class CpuTrainingKernels implements TrainingKernels {
         }
         sparseRowsVisited = total;
         int ranges = Math.min(space, 8 * pool.parallelism());
-        int per = Math.ceilDiv(space, ranges);
+        int per = Math.ceilDiv(Math.ceilDiv(space, ranges), align) * align;
         pool.forEachBlock(Math.ceilDiv(space, per), () -> {
             float[][] s = new float[scratchSizes.length][];
             for (int i = 0; i < s.length; i++) {
                 s[i] = new float[scratchSizes[i]];
             }
             return s;
-        }, (s, b) -> {
-            for (int n = b * per, end = Math.min(space, n + per); n < end; n++) {
-                if (start[n + 1] > start[n]) {
-                    body.run(pairs, start[n], start[n + 1], n, s);
-                }
-            }
-        });
+        }, (s, b) -> body.run(pairs, start, b * per, Math.min(space, (b + 1) * per), s));
     }
 
-    private static float dot(float[] a, int ao, float[] b, int bo, int n) {
-        float s = 0f;
-        for (int i = 0; i < n; i++) {
-            s = Math.fma(a[ao + i], b[bo + i], s);
-        }
-        return s;
-    }
 
     /** {@code dst[c] = Σ_t v[t·cols + c]} summed in token order, written as F32 into {@code dst}. */
     private void columnSums(float[] v, int tokens, int cols, MemorySegment dst) {
@@ -623,13 +775,25 @@ public final class CpuTrainingKernels implements TrainingKernels {
      * participants, each block's columns left to right (so a block's epilogue sees its columns in order).
      */
     private void gemm(float[] a, int m, PackedMatrix b, Epilogue epilogue) {
+        gemm(a, m, false, b, epilogue);
+    }
+
+    /**
+     * {@code A·B} where A [m, b.k] is row-major ({@code transposedA} false) or is given as its transpose, a row-major
+     * [b.k, m] array packed straight from that layout ({@link Gemm#packColumns}).
+     */
+    private void gemm(float[] a, int m, boolean transposedA, PackedMatrix b, Epilogue epilogue) {
         int kk = b.k;
         Gemm.RowBlocks plan = Gemm.RowBlocks.of(m, BLOCK_ROWS, kern.mr, pool.parallelism());
         int padded = Math.ceilDiv(plan.maxRows(), kern.mr) * kern.mr;
         pool.forEachBlock(plan.blocks(), () -> new Scratch(padded, kk, nc), (s, blk) -> {
             int row0 = plan.row0(blk);
             int rows = plan.rows(blk);
-            Gemm.packRows(a, row0 * kk, kk, rows, kk, kern.mr, s.aPacked);
+            if (transposedA) {
+                Gemm.packColumns(a, row0, m, rows, kk, kern.mr, s.aPacked);
+            } else {
+                Gemm.packRows(a, row0 * kk, kk, rows, kk, kern.mr, s.aPacked);
+            }
             for (int c0 = 0; c0 < b.n; c0 += nc) {
                 int cols = Math.min(nc, b.n - c0);
                 Gemm.multiply(kern, s.aPacked, rows, b, c0, cols, s.tile, nc);
@@ -638,11 +802,18 @@ public final class CpuTrainingKernels implements TrainingKernels {
         });
     }
 
-    /** {@code dst = A·B} as F32 [m, n] row-major in a gradient tensor. */
-    private void gemmInto(float[] a, int m, PackedMatrix b, MemorySegment dst, int n) {
-        gemm(a, m, b, (s, row0, rows, c0, cols) -> {
-            for (int r = 0; r < rows; r++) {
-                MemorySegment.copy(s.tile, r * nc, dst, LE, ((long) (row0 + r) * n + c0) * Float.BYTES, cols);
+    /**
+     * A weight gradient {@code dst = Sᵀ·B} as F32 [cols, b.n] row-major in a gradient tensor, for S [rows, cols]
+     * row-major (rows = b.k, the tokens).
+     */
+    private void gemmTransposedInto(float[] s, int rows, int cols, PackedMatrix b, MemorySegment dst) {
+        if (rows != b.k) {
+            throw new IllegalStateException("Sᵀ·B needs S's " + rows + " rows to be B's reduction of " + b.k);
+        }
+        int n = b.n;
+        gemm(s, cols, true, b, (sc, row0, r, c0, width) -> {
+            for (int i = 0; i < r; i++) {
+                MemorySegment.copy(sc.tile, i * nc, dst, LE, ((long) (row0 + i) * n + c0) * Float.BYTES, width);
             }
         });
     }
@@ -656,24 +827,5 @@ public final class CpuTrainingKernels implements TrainingKernels {
     private void forRows(int rows, RowRange body) {
         pool.forEachBlock(Math.ceilDiv(rows, ROW_CHUNK), () -> Boolean.TRUE,
                 (unused, b) -> body.run(b * ROW_CHUNK, Math.min(rows, (b + 1) * ROW_CHUNK)));
-    }
-
-    /** The transpose [cols, rows] of a row-major [rows, cols] array, in cache-sized squares over the participants. */
-    private float[] transpose(float[] src, int rows, int cols) {
-        float[] dst = new float[rows * cols];
-        int square = 32;
-        pool.forEachBlock(Math.ceilDiv(cols, square), () -> Boolean.TRUE, (unused, b) -> {
-            int c0 = b * square;
-            int c1 = Math.min(cols, c0 + square);
-            for (int r0 = 0; r0 < rows; r0 += square) {
-                int r1 = Math.min(rows, r0 + square);
-                for (int c = c0; c < c1; c++) {
-                    for (int r = r0; r < r1; r++) {
-                        dst[c * rows + r] = src[r * cols + c];
-                    }
-                }
-            }
-        });
-        return dst;
     }
 }

@@ -85,6 +85,25 @@ final class Gemm {
         }
     }
 
+    /**
+     * {@link #packRows} for A = Sᵀ, where S is row-major with A's rows as its columns: row r of A, element c, is
+     * {@code src[so + c·ld + r]}. Each panel step takes mr consecutive floats of one row of S, so a transposed
+     * operand (the activations of a weight gradient, {@code xᵀ·dh}) is packed straight from its layout.
+     */
+    static void packColumns(float[] src, int so, int ld, int rows, int k, int mr, float[] dst) {
+        int panels = Math.ceilDiv(rows, mr);
+        for (int q = 0; q < panels; q++) {
+            int base = q * mr * k;
+            int live = Math.min(mr, rows - q * mr);
+            for (int c = 0, o = base, s = so + q * mr; c < k; c++, o += mr, s += ld) {
+                System.arraycopy(src, s, dst, o, live);
+                if (live < mr) {
+                    Arrays.fill(dst, o + live, o + mr, 0f);
+                }
+            }
+        }
+    }
+
     /** {@code tile = A·B[:, col0 .. col0 + cols)}: {@link #accumulate} onto a zeroed tile. */
     static void multiply(Kernels kern, float[] a, int rows, PackedMatrix b, int col0, int cols, float[] tile, int ldt) {
         Arrays.fill(tile, 0, Math.ceilDiv(rows, kern.mr) * kern.mr * ldt, 0f);

@@ -1,6 +1,8 @@
 package dev.mxd.cpu;
 
 import dev.mxd.Activation;
+import dev.mxd.train.AdamW;
+import java.lang.foreign.MemorySegment;
 import java.util.Optional;
 
 /**
@@ -105,6 +107,25 @@ abstract class Kernels {
 
     /** The first {@code i} in [from, to) with {@code v[i] > threshold}, else {@code to}. NaN never qualifies. */
     abstract int nextGreater(float[] v, int from, int to, float threshold);
+
+    /** {@code Σ a[ao + i]·b[bo + i]} for {@code i < n} in float; the order of the sum is the implementation's. */
+    abstract float dot(float[] a, int ao, float[] b, int bo, int n);
+
+    // Passes over parameters (F32 little-endian segments, element offsets). Each gives results bit-identical to the
+    // backend-neutral definition it names: every element is computed alone in double, so vector lanes change nothing.
+
+    /** {@link AdamW#updateRange} on elements [from, to). */
+    abstract void adamw(MemorySegment p, MemorySegment g, MemorySegment m, MemorySegment v, long from, long to,
+                        AdamW.Coefficients c);
+
+    /** {@code sums[so + j] += (double) a[off + j] · b[off + j]} for {@code j < n} (a step of a decoder-norm sum). */
+    abstract void accumulateProducts(MemorySegment a, MemorySegment b, long off, double[] sums, int so, int n);
+
+    /** {@code w[off + j] = (float) (w[off + j] / norms[so + j])} for {@code j < n}. */
+    abstract void divide(MemorySegment w, long off, double[] norms, int so, int n);
+
+    /** {@code g[off + j] = (float) (g[off + j] − dots[so + j]·w[off + j])} where {@code dots[so + j] != 0}, j &lt; n. */
+    abstract void subtractParallel(MemorySegment g, MemorySegment w, long off, double[] dots, int so, int n);
 
     private static boolean vectorModuleReadable() {
         return ModuleLayer.boot().findModule(VECTOR_MODULE)

@@ -20,12 +20,16 @@ final class PackedMatrix {
     /** ceil(n / nr) panels of k·nr floats. */
     final float[] data;
 
-    private PackedMatrix(String name, int k, int n, int nr, boolean recycled) {
+    private PackedMatrix(String name, int k, int n, int nr, boolean recycled, PackedMatrix reuse) {
         this.k = k;
         this.n = n;
         this.nr = nr;
         int size = checkedSize(name, k, n, nr);
-        this.data = recycled ? FloatArrays.take(size) : new float[size];
+        if (reuse != null && reuse.data.length >= size) {
+            this.data = reuse.data;
+        } else {
+            this.data = recycled ? FloatArrays.take(size) : new float[size];
+        }
     }
 
     /** Hands the panels of a per-call operand back to {@link FloatArrays}; this object is unusable afterwards. */
@@ -50,8 +54,18 @@ final class PackedMatrix {
      */
     static PackedMatrix ofRows(String name, MemorySegment src, ValueLayout.OfFloat layout, int k, int n, int nr,
                                WorkerPool pool, boolean recycled) {
+        return ofRows(name, src, layout, k, n, nr, pool, recycled, null);
+    }
+
+    /**
+     * {@link #ofRows(String, MemorySegment, ValueLayout.OfFloat, int, int, int, WorkerPool, boolean)} into the panels
+     * of {@code reuse} when they are large enough (an operand packed again every training step keeps its array, so
+     * steps allocate nothing of its size), else into new ones. {@code reuse} is unusable afterwards.
+     */
+    static PackedMatrix ofRows(String name, MemorySegment src, ValueLayout.OfFloat layout, int k, int n, int nr,
+                               WorkerPool pool, boolean recycled, PackedMatrix reuse) {
         requireSize(name, src, k, n);
-        return pack(name, k, n, nr, pool, recycled, (m, row, col0, cols) -> {
+        return pack(name, k, n, nr, pool, recycled, reuse, (m, row, col0, cols) -> {
             for (int r = 0; r < k; r++) {
                 MemorySegment.copy(src, layout, ((long) r * n + col0) * Float.BYTES, row, 0, cols);
                 for (int c = 0; c < cols; c += nr) {
@@ -67,8 +81,16 @@ final class PackedMatrix {
      */
     static PackedMatrix ofTransposed(String name, MemorySegment src, ValueLayout.OfFloat layout, int k, int n, int nr,
                                      WorkerPool pool) {
+        return ofTransposed(name, src, layout, k, n, nr, pool, null);
+    }
+
+    /** {@link #ofTransposed(String, MemorySegment, ValueLayout.OfFloat, int, int, int, WorkerPool)} into the panels of
+     * {@code reuse} when they are large enough (see {@link #ofRows(String, MemorySegment, ValueLayout.OfFloat, int, int,
+     * int, WorkerPool, boolean, PackedMatrix)}). */
+    static PackedMatrix ofTransposed(String name, MemorySegment src, ValueLayout.OfFloat layout, int k, int n, int nr,
+                                     WorkerPool pool, PackedMatrix reuse) {
         requireSize(name, src, n, k);
-        return pack(name, k, n, nr, pool, false, (m, row, col0, cols) -> {
+        return pack(name, k, n, nr, pool, false, reuse, (m, row, col0, cols) -> {
             for (int j = col0; j < col0 + cols; j++) {
                 MemorySegment.copy(src, layout, (long) j * k * Float.BYTES, row, 0, k);
                 int o = m.offset(j, 0) + j % nr;
@@ -90,8 +112,8 @@ final class PackedMatrix {
      * of the last panel are zeroed (a recycled array holds old values).
      */
     private static PackedMatrix pack(String name, int k, int n, int nr, WorkerPool pool, boolean recycled,
-                                     Filler filler) {
-        PackedMatrix m = new PackedMatrix(name, k, n, nr, recycled);
+                                     PackedMatrix reuse, Filler filler) {
+        PackedMatrix m = new PackedMatrix(name, k, n, nr, recycled, reuse);
         int chunk = chunk(m.panels(), pool) * nr;
         pool.forEachBlock(Math.ceilDiv(n, chunk), () -> FloatArrays.take(Math.max(chunk, k)),
                 (row, block) -> filler.fill(m, row, block * chunk, Math.min(chunk, n - block * chunk)),

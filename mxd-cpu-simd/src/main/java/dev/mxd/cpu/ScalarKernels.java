@@ -1,6 +1,9 @@
 package dev.mxd.cpu;
 
 import dev.mxd.Activation;
+import dev.mxd.tensor.Tensor;
+import dev.mxd.train.AdamW;
+import java.lang.foreign.MemorySegment;
 
 /**
  * Plain Java kernels ({@code -Dmxd.simd.bits=0}): the portable path, and the second implementation the parity
@@ -76,5 +79,45 @@ final class ScalarKernels extends Kernels {
             }
         }
         return to;
+    }
+
+    @Override
+    float dot(float[] a, int ao, float[] b, int bo, int n) {
+        float s = 0f;
+        for (int i = 0; i < n; i++) {
+            s = Math.fma(a[ao + i], b[bo + i], s);
+        }
+        return s;
+    }
+
+    @Override
+    void adamw(MemorySegment p, MemorySegment g, MemorySegment m, MemorySegment v, long from, long to,
+               AdamW.Coefficients c) {
+        AdamW.updateRange(p, g, m, v, from, to, c);
+    }
+
+    @Override
+    void accumulateProducts(MemorySegment a, MemorySegment b, long off, double[] sums, int so, int n) {
+        for (int j = 0; j < n; j++) {
+            sums[so + j] += (double) a.getAtIndex(Tensor.F32_LE, off + j) * b.getAtIndex(Tensor.F32_LE, off + j);
+        }
+    }
+
+    @Override
+    void divide(MemorySegment w, long off, double[] norms, int so, int n) {
+        for (int j = 0; j < n; j++) {
+            w.setAtIndex(Tensor.F32_LE, off + j, (float) (w.getAtIndex(Tensor.F32_LE, off + j) / norms[so + j]));
+        }
+    }
+
+    @Override
+    void subtractParallel(MemorySegment g, MemorySegment w, long off, double[] dots, int so, int n) {
+        for (int j = 0; j < n; j++) {
+            double d = dots[so + j];
+            if (d != 0) {
+                long at = off + j;
+                g.setAtIndex(Tensor.F32_LE, at, (float) (g.getAtIndex(Tensor.F32_LE, at) - d * w.getAtIndex(Tensor.F32_LE, at)));
+            }
+        }
     }
 }

@@ -1,6 +1,11 @@
 package dev.mxd.cpu;
 
 import dev.mxd.Activation;
+import dev.mxd.tensor.Tensor;
+import dev.mxd.train.AdamW;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
@@ -22,6 +27,12 @@ final class VectorKernels extends Kernels {
             ? VectorSpecies.of(float.class, VectorShape.forBitSize(REQUESTED_BITS))
             : FloatVector.SPECIES_PREFERRED;
     private static final int L = F.length();
+    /** Doubles of F's width, and floats of half that width: the same lane count, for float → double → float. */
+    private static final VectorSpecies<Double> D = VectorSpecies.of(double.class, VectorShape.forBitSize(F.vectorBitSize()));
+    private static final VectorSpecies<Float> FH = VectorSpecies.of(float.class,
+            VectorShape.forBitSize(F.vectorBitSize() / 2));
+    private static final int DL = D.length();
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /**
      * Rows of the register block: 24 accumulators, 2 column vectors and a broadcast fill 27 of the 32 vector
      * registers of AVX-512 (at 256 bits AVX-512VL machines have 32 too; a 16-register AVX2 machine spills).
@@ -279,6 +290,111 @@ final class VectorKernels extends Kernels {
                 y = scaled ? x.mul(sig) : sig;
             }
             y.intoArray(v, vo + i, m);
+        }
+    }
+
+    @Override
+    float dot(float[] a, int ao, float[] b, int bo, int n) {
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += L) {
+            acc = FloatVector.fromArray(F, a, ao + i).fma(FloatVector.fromArray(F, b, bo + i), acc);
+        }
+        if (i < n) {
+            VectorMask<Float> m = F.indexInRange(i, n);
+            acc = FloatVector.fromArray(F, a, ao + i, m).fma(FloatVector.fromArray(F, b, bo + i, m), acc);
+        }
+        // Lanes summed in a fixed order: reduceLanes(ADD) may associate differently once C2 has compiled it, and
+        // the result would depend on how warm the code was.
+        float s = 0f;
+        for (int j = 0; j < L; j++) {
+            s += acc.lane(j);
+        }
+        return s;
+    }
+
+    /** Elements [at, at + DL) of an F32 segment as doubles. */
+    private static DoubleVector wide(MemorySegment s, long at) {
+        return (DoubleVector) FloatVector.fromMemorySegment(FH, s, at * Float.BYTES, LE).convertShape(VectorOperators.F2D, D, 0);
+    }
+
+    /** Rounds to float, as a cast does. */
+    private static FloatVector narrow(DoubleVector v) {
+        return (FloatVector) v.convertShape(VectorOperators.D2F, FH, 0);
+    }
+
+    private static DoubleVector widen(FloatVector v) {
+        return (DoubleVector) v.convertShape(VectorOperators.F2D, D, 0);
+    }
+
+    /**
+     * {@link AdamW#updateRange}, DL elements at a time, each with the same double operations in the same order (no
+     * fused multiply-add, which would round differently).
+     */
+    @Override
+    void adamw(MemorySegment p, MemorySegment g, MemorySegment m, MemorySegment v, long from, long to,
+               AdamW.Coefficients c) {
+        double b1 = c.beta1(), b2 = c.beta2(), oneMinusB1 = 1 - b1, oneMinusB2 = 1 - b2;
+        long i = from;
+        for (; i <= to - DL; i += DL) {
+            DoubleVector gi = wide(g, i);
+            FloatVector pi = narrow(wide(p, i).mul(c.decay()));
+            FloatVector mi = narrow(wide(m, i).mul(b1).add(gi.mul(oneMinusB1)));
+            FloatVector vi = narrow(wide(v, i).mul(b2).add(gi.mul(oneMinusB2).mul(gi)));
+            DoubleVector denom = widen(vi).sqrt().div(c.bc2Sqrt()).add(c.eps());
+            long bytes = i * Float.BYTES;
+            mi.intoMemorySegment(m, bytes, LE);
+            vi.intoMemorySegment(v, bytes, LE);
+            narrow(widen(pi).sub(widen(mi).mul(c.stepSize()).div(denom))).intoMemorySegment(p, bytes, LE);
+        }
+        AdamW.updateRange(p, g, m, v, i, to, c);
+    }
+
+    @Override
+    void accumulateProducts(MemorySegment a, MemorySegment b, long off, double[] sums, int so, int n) {
+        int j = 0;
+        for (; j <= n - DL; j += DL) {
+            DoubleVector.fromArray(D, sums, so + j).add(wide(a, off + j).mul(wide(b, off + j)))
+                    .intoArray(sums, so + j);
+        }
+        for (; j < n; j++) {
+            sums[so + j] += (double) a.getAtIndex(Tensor.F32_LE, off + j)
+                    * b.getAtIndex(Tensor.F32_LE, off + j);
+        }
+    }
+
+    @Override
+    void divide(MemorySegment w, long off, double[] norms, int so, int n) {
+        int j = 0;
+        for (; j <= n - DL; j += DL) {
+            narrow(wide(w, off + j).div(DoubleVector.fromArray(D, norms, so + j)))
+                    .intoMemorySegment(w, (off + j) * Float.BYTES, LE);
+        }
+        for (; j < n; j++) {
+            long at = off + j;
+            w.setAtIndex(Tensor.F32_LE, at, (float) (w.getAtIndex(Tensor.F32_LE, at) / norms[so + j]));
+        }
+    }
+
+    @Override
+    void subtractParallel(MemorySegment g, MemorySegment w, long off, double[] dots, int so, int n) {
+        int j = 0;
+        for (; j <= n - DL; j += DL) {
+            DoubleVector d = DoubleVector.fromArray(D, dots, so + j);
+            VectorMask<Double> live = d.compare(VectorOperators.NE, 0.0);
+            if (live.anyTrue()) {
+                FloatVector old = FloatVector.fromMemorySegment(FH, g, (off + j) * Float.BYTES, LE);
+                FloatVector upd = narrow(widen(old).sub(d.mul(wide(w, off + j))));
+                old.blend(upd, live.cast(FH)).intoMemorySegment(g, (off + j) * Float.BYTES, LE);
+            }
+        }
+        for (; j < n; j++) {
+            double d = dots[so + j];
+            if (d != 0) {
+                long at = off + j;
+                g.setAtIndex(Tensor.F32_LE, at,
+                        (float) (g.getAtIndex(Tensor.F32_LE, at) - d * w.getAtIndex(Tensor.F32_LE, at)));
+            }
         }
     }
 }

@@ -171,6 +171,30 @@ class CpuTrainerTest {
     }
 
     /**
+     * Two runs of the same steps from the same start, in one JVM (so with the same {@code mxd.threads}), end on the
+     * same bits: every step (decoder-norm, forward, backward, projection, AdamW) is deterministic. N spans several
+     * column blocks of the decoder-norm passes.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"mxd", "tc"})
+    void stepsAreBitIdenticalFromRunToRun(String kind) {
+        MxdConfig cfg = kind.equals("mxd") ? MxdConfig.mxd(14, 24, 2500, 10, 4, Activation.GELU, true, false)
+                : MxdConfig.transcoder(14, 24, 10, 4, Activation.GELU, false);
+        ActivationSource data = teacherData(MxdConfig.mxd(14, 24, 40, 10, 4, Activation.GELU, false, false), 2, 600, 0);
+        byte[][] runs = new byte[2][];
+        for (int run = 0; run < 2; run++) {
+            try (MxdModel model = ReferenceInit.create(cfg, true, 4);
+                 CpuTrainingKernels k = CpuTrainingKernels.of(model);
+                 Trainer trainer = new Trainer(k, data, TrainingOptions.builder(100, 100L * 6).lr(1e-2).warmupSteps(2)
+                         .seed(3).build(), null)) {
+                trainer.run();
+                runs[run] = bytes(model);
+            }
+        }
+        assertArrayEquals(runs[0], runs[1], kind + ": two runs of the same steps differ");
+    }
+
+    /**
      * A teacher with K = N (routing by relu alone, so continuous; see mxd-api's TeacherStudentTest for why a TopK
      * teacher at tiny sizes is not a fair target) is learnt to FVU &lt; 0.05 on held-out data.
      */

@@ -10,6 +10,8 @@ import dev.mxd.Codes;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdModel;
 import dev.mxd.tensor.Tensor;
+import dev.mxd.train.AdamW;
+import dev.mxd.train.DecoderNorm;
 import dev.mxd.train.ParameterTensors;
 import dev.mxd.train.ReferenceBackward;
 import dev.mxd.train.ReferenceTrainingKernels;
@@ -166,32 +168,108 @@ class CpuTrainingKernelsTest {
                 "sparse work bounded by T·K whatever N: " + visited[0] + ", " + visited[1]);
     }
 
-    @Test
-    void callsAreBitIdenticalAndOverwriteTheGradients() {
-        MxdConfig cfg = MxdConfig.mxd(21, 30, 77, 19, 4, Activation.GELU, true, true);
+    static Stream<MxdConfig> determinismConfigs() {
+        return Stream.of(MxdConfig.mxd(21, 30, 77, 19, 4, Activation.GELU, true, true),
+                MxdConfig.transcoder(21, 30, 19, 4, Activation.GELU, true),
+                MxdConfig.skipTranscoder(21, 30, 19, 3, Activation.RELU, false));
+    }
+
+    /**
+     * The kernels keep their work arrays from call to call: a call after a larger and a smaller batch, into
+     * gradient tensors full of NaN, gives bit for bit what the first call gave into zeroed ones.
+     */
+    @ParameterizedTest
+    @MethodSource("determinismConfigs")
+    void callsAreBitIdenticalAndOverwriteTheGradients(MxdConfig cfg) {
         int tokens = 211;
+        int o = cfg.outputDim();
         float[][] b = batch(cfg, tokens, 8);
+        float[][] big = batch(cfg, 300, 10);
+        float[][] small = batch(cfg, 17, 11);
         try (MxdModel model = MxdModel.random(cfg, 9);
              ParameterTensors g1 = ParameterTensors.zeros(cfg);
              ParameterTensors g2 = ParameterTensors.zeros(cfg);
              CpuTrainingKernels cpu = CpuTrainingKernels.of(model)) {
-            float[] y1 = new float[tokens * 19];
-            float[] y2 = new float[tokens * 19];
+            float[] y1 = new float[tokens * o];
+            float[] y2 = new float[tokens * o];
             cpu.forwardBackward(MemorySegment.ofArray(b[0]), MemorySegment.ofArray(b[1]), tokens,
-                    MemorySegment.ofArray(y1), Codes.onHeap(tokens, 4), g1);
+                    MemorySegment.ofArray(y1), Codes.onHeap(tokens, cfg.k()), g1);
+            for (float[][] other : List.of(big, small)) {
+                int n = other[0].length / cfg.inputDim();
+                cpu.forwardBackward(MemorySegment.ofArray(other[0]), MemorySegment.ofArray(other[1]), n,
+                        MemorySegment.ofArray(new float[n * o]), Codes.onHeap(n, cfg.k()), g2);
+            }
+            for (String name : g2.names()) {
+                g2.tensor(name).data().fill((byte) 0xFF);   // NaN in every element
+            }
             cpu.forwardBackward(MemorySegment.ofArray(b[0]), MemorySegment.ofArray(b[1]), tokens,
-                    MemorySegment.ofArray(y2), Codes.onHeap(tokens, 4), g2);
-            cpu.forwardBackward(MemorySegment.ofArray(b[0]), MemorySegment.ofArray(b[1]), tokens,
-                    MemorySegment.ofArray(y2), Codes.onHeap(tokens, 4), g2);
+                    MemorySegment.ofArray(y2), Codes.onHeap(tokens, cfg.k()), g2);
             assertArrayEquals(y1, y2);
             for (String name : g1.names()) {
                 assertArrayEquals(g1.tensor(name).data().toArray(Tensor.F32_LE),
                         g2.tensor(name).data().toArray(Tensor.F32_LE), name);
             }
             // forward alone gives the forward of forwardBackward
-            float[] y3 = new float[tokens * 19];
-            cpu.forward(MemorySegment.ofArray(b[0]), tokens, MemorySegment.ofArray(y3), Codes.onHeap(tokens, 4));
+            float[] y3 = new float[tokens * o];
+            cpu.forward(MemorySegment.ofArray(b[0]), tokens, MemorySegment.ofArray(y3), Codes.onHeap(tokens, cfg.k()));
             assertArrayEquals(y1, y3);
+        }
+    }
+
+    /**
+     * Decoder-norm and AdamW on the cpu backend (vector lanes over the participants) are bit-identical to the
+     * backend-neutral definitions ({@link DecoderNorm}, {@link AdamW#updateRange}), with N past one column block
+     * and not a multiple of any vector width.
+     */
+    @ParameterizedTest
+    @MethodSource("parameterPassConfigs")
+    void parameterPassesAreTheDefinitionsBitForBit(MxdConfig cfg) {
+        int tokens = 97;
+        float[][] b = batch(cfg, tokens, 21);
+        try (MxdModel ours = MxdModel.random(cfg, 5);
+             MxdModel theirs = MxdModel.random(cfg, 5);
+             ParameterTensors g1 = ParameterTensors.zeros(cfg);
+             ParameterTensors g2 = ParameterTensors.zeros(cfg);
+             AdamW a1 = AdamW.reference(cfg);
+             AdamW a2 = AdamW.reference(cfg);
+             CpuTrainingKernels cpu = CpuTrainingKernels.of(ours);
+             CpuTrainingKernels plain = CpuTrainingKernels.of(theirs)) {
+            for (int step = 1; step <= 3; step++) {
+                cpu.normaliseDecoder();
+                DecoderNorm.normalise(theirs);
+                assertSameTensors(ours, theirs, "after decoder-norm, step " + step);
+                Codes c = Codes.onHeap(tokens, cfg.k());
+                float[] y = new float[tokens * cfg.outputDim()];
+                cpu.forwardBackward(MemorySegment.ofArray(b[0]), MemorySegment.ofArray(b[1]), tokens,
+                        MemorySegment.ofArray(y), c, g1);
+                plain.forwardBackward(MemorySegment.ofArray(b[0]), MemorySegment.ofArray(b[1]), tokens,
+                        MemorySegment.ofArray(y), c, g2);
+                cpu.removeParallelDecoderGradient(g1);
+                DecoderNorm.removeParallelGradient(theirs, g2);
+                for (String name : g1.names()) {
+                    assertArrayEquals(g2.tensor(name).data().toArray(Tensor.F32_LE),
+                            g1.tensor(name).data().toArray(Tensor.F32_LE), name + " gradient, step " + step);
+                }
+                cpu.adamStep(a1, g1, 1e-2);
+                a2.step(theirs, g2, 1e-2);
+                assertSameTensors(ours, theirs, "after AdamW, step " + step);
+                for (String name : g1.names()) {
+                    assertArrayEquals(a2.secondMoments().tensor(name).data().toArray(Tensor.F32_LE),
+                            a1.secondMoments().tensor(name).data().toArray(Tensor.F32_LE), name + " v, step " + step);
+                }
+            }
+        }
+    }
+
+    static Stream<MxdConfig> parameterPassConfigs() {
+        return Stream.of(MxdConfig.mxd(21, 30, 1100 + 37, 19, 4, Activation.GELU, true, true),
+                MxdConfig.transcoder(21, 30, 19, 4, Activation.RELU, false));
+    }
+
+    private static void assertSameTensors(MxdModel expected, MxdModel actual, String when) {
+        for (String name : expected.tensors().keySet()) {
+            assertArrayEquals(expected.tensor(name).data().toArray(Tensor.F32_LE),
+                    actual.tensor(name).data().toArray(Tensor.F32_LE), name + " " + when);
         }
     }
 

@@ -5,7 +5,6 @@ import dev.mxd.Codes;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdModel;
 import dev.mxd.train.AdamW;
-import dev.mxd.train.DecoderNorm;
 import dev.mxd.train.ParameterTensors;
 import dev.mxd.train.ReferenceInit;
 import java.lang.foreign.MemorySegment;
@@ -15,16 +14,23 @@ import java.util.SplittableRandom;
  * The parts of one training step at the paper's GPT-2 shape (I = O = 768, H = 3072, N = 21490, K = 32), timed
  * with the wall clock: forward + backward on the cpu kernels, decoder-norm (before and after), AdamW. Not a test
  * and not JMH: a quick look at where a step's time goes. Run with the test class path, e.g.
- * {@code java --add-modules jdk.incubator.vector -cp ... dev.mxd.cpu.TrainingStepTiming [tokens] [steps]}.
+ * {@code java --add-modules jdk.incubator.vector -cp ... dev.mxd.cpu.TrainingStepTiming [tokens] [steps] [gpt2|small]}.
+ * It ends with a checksum of the weights, to compare runs (e.g. with other {@code -Dmxd.threads}).
  */
 public final class TrainingStepTiming {
+    private static final com.sun.management.OperatingSystemMXBean CPU =
+            (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+
     public static void main(String[] args) {
         int tokens = args.length > 0 ? Integer.parseInt(args[0]) : 1024;
         int steps = args.length > 1 ? Integer.parseInt(args[1]) : 4;
-        MxdConfig cfg = MxdConfig.mxd(768, 3072, 21490, 768, 32, Activation.GELU, false, false);
+        boolean small = args.length > 2 && args[2].equals("small");
+        MxdConfig cfg = small ? MxdConfig.mxd(128, 512, 2048, 128, 16, Activation.GELU, false, false)
+                : MxdConfig.mxd(768, 3072, 21490, 768, 32, Activation.GELU, false, false);
+        int width = cfg.inputDim();
         SplittableRandom r = new SplittableRandom(1);
-        float[] x = new float[tokens * 768];
-        float[] t = new float[tokens * 768];
+        float[] x = new float[tokens * width];
+        float[] t = new float[tokens * width];
         for (int i = 0; i < x.length; i++) {
             x[i] = (float) r.nextGaussian();
             t[i] = (float) r.nextGaussian();
@@ -33,24 +39,32 @@ public final class TrainingStepTiming {
              ParameterTensors grads = ParameterTensors.zeros(cfg);
              AdamW adam = new AdamW(cfg, 0.9, 0.999, 1e-8, 0);
              CpuTrainingKernels kernels = CpuTrainingKernels.of(model)) {
-            float[] y = new float[tokens * 768];
-            Codes codes = Codes.onHeap(tokens, 32);
+            float[] y = new float[tokens * width];
+            Codes codes = Codes.onHeap(tokens, cfg.k());
             for (int s = 0; s < steps; s++) {
+                long c0 = CPU.getProcessCpuTime();
                 long t0 = System.nanoTime();
-                DecoderNorm.normalise(model);
+                kernels.normaliseDecoder();
                 long t1 = System.nanoTime();
                 kernels.forwardBackward(MemorySegment.ofArray(x), MemorySegment.ofArray(t), tokens,
                         MemorySegment.ofArray(y), codes, grads);
                 long t2 = System.nanoTime();
-                DecoderNorm.removeParallelGradient(model, grads);
+                kernels.removeParallelDecoderGradient(grads);
                 long t3 = System.nanoTime();
-                adam.step(model, grads, 1e-4);
+                kernels.adamStep(adam, grads, 1e-4);
                 long t4 = System.nanoTime();
                 double total = (t4 - t0) / 1e9;
+                double cpu = (CPU.getProcessCpuTime() - c0) / 1e9;
                 System.out.printf("step %d: %.3f s = norm %.3f + fwd/bwd %.3f + projection %.3f + adamw %.3f;"
-                                + " %.0f tokens/s%n", s + 1, total, (t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9,
-                        (t4 - t3) / 1e9, tokens / total);
+                                + " %.0f tokens/s; process CPU %.3f s%n", s + 1, total, (t1 - t0) / 1e9, (t2 - t1) / 1e9,
+                        (t3 - t2) / 1e9, (t4 - t3) / 1e9, tokens / total, cpu);
             }
+            java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+            for (var tensor : model.tensors().values()) {
+                crc.update(tensor.data().asByteBuffer());
+            }
+            System.out.printf("weights after %d steps: CRC-32 %08x (mxd.threads=%s)%n", steps, crc.getValue(),
+                    System.getProperty("mxd.threads", "(unset)"));
         }
     }
 }
