@@ -440,7 +440,7 @@ public final class CpuTrainingKernels implements TrainingKernels {
             }
         });
         if (mxd) {
-            gemm(p.z, tokens, w.dec, (s, row0, rows, c0, cols) -> store(s.tile, rows, cols, null, 0, p.base, row0, outDim));
+            gemm(p.z, tokens, w.dec, (s, row0, rows, c0, cols) -> store(s.tile, rows, cols, null, c0, p.base, row0, outDim));
             selectExperts(w, p);
             forRows(tokens, (r0, r1) -> {
                 for (int r = r0; r < r1; r++) {
@@ -559,7 +559,7 @@ public final class CpuTrainingKernels implements TrainingKernels {
             PackedMatrix decT = packed("W_dec.T", r -> PackedMatrix.ofTransposed("W_dec", data("W_dec"), LE, outDim,
                     hidden, kern.nr, pool, r));
             float[] dzm = buffer("dz", tokens * hidden);
-            gemm(dBase, tokens, decT, (s, row0, rows, c0, cols) -> store(s.tile, rows, cols, null, 0, dzm, row0, hidden));
+            gemm(dBase, tokens, decT, (s, row0, rows, c0, cols) -> store(s.tile, rows, cols, null, c0, dzm, row0, hidden));
             dz = dzm;
         } else {
             dz = unitGradients(w, p, dy, grads);
