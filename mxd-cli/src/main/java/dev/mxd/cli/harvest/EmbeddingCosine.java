@@ -18,7 +18,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.SequencedSet;
 import java.util.Set;
-import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
 /**
@@ -30,8 +29,14 @@ import java.util.stream.Stream;
  *
  * <p>The original embeddings are computed once, at construction, so one instance measures several layers
  * against the same reference. Thread-safe once constructed if the encoder is.
+ *
+ * <p>The splice reads the encoder's MLP input and writes its output once per sequence; an encoder that stacks
+ * sequences ({@link SentenceEncoder#lastHiddenStates}) still calls the hook per sequence.
  */
 public final class EmbeddingCosine {
+    /** Sequences run through the encoder together, the same groups for the original and the spliced runs. */
+    private static final int GROUP = 16;
+
     private final SentenceEncoder encoder;
     private final int layer;
     private final List<int[]> sequences;
@@ -95,10 +100,15 @@ public final class EmbeddingCosine {
 
     private float[][] embed(MlpHook hook) {
         int w = encoder.width();
-        return IntStream.range(0, sequences.size()).parallel().mapToObj(d -> {
-            int[] ids = sequences.get(d);
-            return SentenceEncoder.sentenceEmbedding(encoder.lastHiddenState(ids, layer, hook), ids.length, w);
-        }).toArray(float[][]::new);
+        float[][] out = new float[sequences.size()][];
+        for (int from = 0; from < sequences.size(); from += GROUP) {
+            List<int[]> group = sequences.subList(from, Math.min(sequences.size(), from + GROUP));
+            List<float[]> hidden = encoder.lastHiddenStates(group, layer, hook);
+            for (int i = 0; i < group.size(); i++) {
+                out[from + i] = SentenceEncoder.sentenceEmbedding(hidden.get(i), group.get(i).length, w);
+            }
+        }
+        return out;
     }
 
     /** The cosine similarity of two vectors, in double; 0 when either is zero. */

@@ -33,11 +33,14 @@ import java.util.stream.Stream;
  * {@code shardTokens} rows, written by {@link SafetensorsWriter}. The whole directory is built under a
  * temporary name beside {@code DIR} and renamed to it at the end, so {@code DIR} is never seen half-written;
  * a failure deletes the temporary directory. The output is a function of the source and the settings: the
- * same seed gives the same files, byte for byte (documents run in parallel, their rows are placed in order).
+ * same seed gives the same files, byte for byte (documents are encoded in fixed groups, rows placed in order).
  */
 public final class Harvester {
-    /** Documents run through the encoder together, in parallel. */
-    private static final int GROUP = 4 * Runtime.getRuntime().availableProcessors();
+    /**
+     * Documents run through the encoder together ({@link SentenceEncoder#lastHiddenStates}). A constant, not a
+     * function of the machine, so that the same documents are always batched together.
+     */
+    static final int GROUP = 16;
 
     private Harvester() {
     }
@@ -200,9 +203,9 @@ public final class Harvester {
                     documentsRead, settings.shardTokens());
         }
 
-        /** Runs the pending documents in parallel, then appends their rows in document order. */
+        /** Encodes the pending documents as one group, then appends their rows in document order. */
         private void runPending() {
-            List<DocRows> done = pending.parallelStream().map(e -> encode(e.getKey(), e.getValue())).toList();
+            List<DocRows> done = encode(pending);
             pending.clear();
             for (DocRows d : done) {
                 if (written == settings.tokens()) {
@@ -224,23 +227,40 @@ public final class Harvester {
             }
         }
 
-        private DocRows encode(int doc, String text) {
-            int[] ids = source.tokens(doc, text);
+        /** The rows of each document; documents without a real token are not run through the encoder. */
+        private List<DocRows> encode(List<Map.Entry<Integer, String>> docs) {
             int width = source.encoder().width();
-            int real = ids.length - 2;
-            if (real == 0) {
-                return new DocRows(doc, ids, new float[0], new float[0]);
+            List<int[]> ids = new ArrayList<>(docs.size());
+            List<int[]> run = new ArrayList<>(docs.size());
+            for (Map.Entry<Integer, String> e : docs) {
+                int[] seq = source.tokens(e.getKey(), e.getValue());
+                ids.add(seq);
+                if (seq.length > 2) {
+                    run.add(seq);
+                }
             }
-            float[][] rows = new float[2][];
-            source.encoder().lastHiddenState(ids, settings.layer(), (n, input, output) -> {
-                rows[0] = Arrays.copyOfRange(input, width, (n - 1) * width);
-                rows[1] = Arrays.copyOfRange(output, width, (n - 1) * width);
-            });
-            if (rows[0] == null) {
-                throw new IllegalStateException(source.model() + " did not call the MLP hook of layer "
-                        + settings.layer() + " for document " + doc);
+            List<float[][]> hooked = new ArrayList<>(run.size());
+            if (!run.isEmpty()) {
+                source.encoder().lastHiddenStates(run, settings.layer(), (n, input, output) -> hooked.add(
+                        new float[][] {Arrays.copyOfRange(input, width, (n - 1) * width),
+                                Arrays.copyOfRange(output, width, (n - 1) * width)}));
             }
-            return new DocRows(doc, ids, rows[0], rows[1]);
+            if (hooked.size() != run.size()) {
+                throw new IllegalStateException(source.model() + " called the MLP hook of layer " + settings.layer()
+                        + " " + hooked.size() + " times for " + run.size() + " sequences");
+            }
+            List<DocRows> out = new ArrayList<>(docs.size());
+            int next = 0;
+            for (int i = 0; i < docs.size(); i++) {
+                int doc = docs.get(i).getKey();
+                if (ids.get(i).length > 2) {
+                    float[][] io = hooked.get(next++);
+                    out.add(new DocRows(doc, ids.get(i), io[0], io[1]));
+                } else {
+                    out.add(new DocRows(doc, ids.get(i), new float[0], new float[0]));
+                }
+            }
+            return out;
         }
     }
 
