@@ -3,11 +3,13 @@ package dev.mxd.cli;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
+import java.awt.Shape;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
@@ -15,6 +17,7 @@ import org.jfree.chart.axis.LogAxis;
 import org.jfree.chart.axis.NumberAxis;
 import org.jfree.chart.axis.NumberTickUnit;
 import org.jfree.chart.plot.CombinedDomainXYPlot;
+import org.jfree.chart.plot.DefaultDrawingSupplier;
 import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
 import org.jfree.data.xy.XYSeries;
@@ -41,8 +44,9 @@ final class FrontierPlot {
         System.setProperty("java.awt.headless", "true");
         Map<String, XYSeries> fvu = new LinkedHashMap<>();
         Map<String, XYSeries> cosine = new LinkedHashMap<>();
+        List<String> kinds = points.stream().map(p -> p.kind().toUpperCase(Locale.ROOT)).distinct().toList();
         for (Point p : points) {
-            String name = p.kind().toUpperCase(java.util.Locale.ROOT);
+            String name = p.kind().toUpperCase(Locale.ROOT);
             if (p.l0() > 0 && Double.isFinite(p.fvu())) {
                 fvu.computeIfAbsent(name, n -> new XYSeries(n, true, true)).add(p.l0(), p.fvu());
             }
@@ -56,9 +60,9 @@ final class FrontierPlot {
         x.setSmallestValue(0.5);
         CombinedDomainXYPlot plot = new CombinedDomainXYPlot(x);
         plot.setGap(12);
-        plot.add(panel(fvu, "FVU on held-out tokens (lower is better)"), 3);
+        plot.add(panel(fvu, kinds, "FVU on held-out tokens (lower is better)", true), 3);
         if (!cosine.isEmpty()) {
-            plot.add(panel(cosine, "embedding cosine (higher is better)"), 2);
+            plot.add(panel(cosine, kinds, "embedding cosine (higher is better)", false), 2);
         }
         JFreeChart chart = new JFreeChart(title, new Font(Font.SANS_SERIF, Font.BOLD, 14), plot, true);
         chart.setBackgroundPaint(Color.WHITE);
@@ -69,15 +73,20 @@ final class FrontierPlot {
                 java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
 
-    private static XYPlot panel(Map<String, XYSeries> series, String label) {
+    /** One panel; a kind has the same colour and marker in every panel, and only the first has a legend. */
+    private static XYPlot panel(Map<String, XYSeries> series, List<String> kinds, String label, boolean legend) {
         XYSeriesCollection data = new XYSeriesCollection();
         series.values().forEach(data::addSeries);
         NumberAxis y = new NumberAxis(label);
         y.setAutoRangeIncludesZero(false);
         XYLineAndShapeRenderer r = new XYLineAndShapeRenderer(true, true);
+        Shape[] shapes = DefaultDrawingSupplier.createStandardSeriesShapes();
         for (int i = 0; i < data.getSeriesCount(); i++) {
-            r.setSeriesPaint(i, COLOURS[i % COLOURS.length]);
+            int kind = kinds.indexOf((String) data.getSeriesKey(i));
+            r.setSeriesPaint(i, COLOURS[kind % COLOURS.length]);
+            r.setSeriesShape(i, shapes[kind % shapes.length]);
             r.setSeriesStroke(i, new BasicStroke(2f));
+            r.setSeriesVisibleInLegend(i, legend);
         }
         XYPlot p = new XYPlot(data, null, y, r);
         p.setBackgroundPaint(Color.WHITE);
