@@ -36,9 +36,12 @@ import picocli.CommandLine.Spec;
                 "Writes DIR/activations (the harvest), DIR/models/<kind>-k<K>/ (each model), DIR/results.json (one"
                         + " row per model) and DIR/frontier.png (FVU and embedding cosine against L0)."})
 final class DemoCommand implements Callable<Integer> {
-    static final long DEFAULT_TOKENS = 200_000;
+    /** About 13 minutes on a busy 2-core machine (see the README). */
+    static final long DEFAULT_TOKENS = 150_000;
     static final List<Integer> DEFAULT_K = List.of(16, 32, 64);
-    static final int DEFAULT_BATCH = 1024;
+    /** A few hundred steps on the default tokens: smaller batches and a higher rate than the paper's long runs. */
+    static final int DEFAULT_BATCH = 512;
+    static final double DEFAULT_LR = 1e-3;
     static final long TINY_TOKENS = 4_096;
     static final List<Integer> TINY_K = List.of(8, 16);
     static final int TINY_BATCH = 256;
@@ -197,7 +200,7 @@ final class DemoCommand implements Callable<Integer> {
         Path modelDir = out.resolve("models").resolve(kind.name().toLowerCase(Locale.ROOT) + "-k" + k);
         log.printf(Locale.ROOT, "%n== %s, K = %d ==%n", kind, k);
         long t0 = System.nanoTime();
-        LayerTraining.train(log, dir, cfg, optimiser.builder(batch, total), backendName, modelDir,
+        LayerTraining.train(log, dir, cfg, optimiser.builder(batch, total, DEFAULT_LR), backendName, modelDir,
                 LayerTraining.Slicing.WHOLE, false);
         double trainSeconds = (System.nanoTime() - t0) / 1e9;
         try (MxdModel model = MxdModel.load(modelDir)) {

@@ -6,8 +6,9 @@ import picocli.CommandLine.Option;
 /** The optimiser's options, shared by {@code train} and {@code demo} (a picocli mixin). */
 final class OptimiserOptions {
 
-    @Option(names = "--lr", paramLabel = "LR", defaultValue = "4e-4", description = "Learning rate (default: ${DEFAULT-VALUE}).")
-    double lr;
+    @Option(names = "--lr", paramLabel = "LR",
+            description = "Learning rate (default: train 4e-4, the paper's; demo 1e-3, for its few steps).")
+    Double lr;
 
     @Option(names = "--schedule", paramLabel = "NAME", defaultValue = "constantwithwarmup",
             description = "constant, constantwithwarmup, linearwarmupdecay, cosineannealing, cosineannealingwarmup or"
@@ -18,7 +19,7 @@ final class OptimiserOptions {
     Long warmup;
 
     @Option(names = "--batch", paramLabel = "TOKENS",
-            description = "Tokens per step (default: train 4096, the paper's; demo 1024, for more steps on its few tokens).")
+            description = "Tokens per step (default: train 4096, the paper's; demo 512, for more steps on its few tokens).")
     Integer batch;
 
     @Option(names = "--seed", paramLabel = "SEED", defaultValue = "42",
@@ -30,9 +31,18 @@ final class OptimiserOptions {
         return batch != null ? batch : commandDefault;
     }
 
-    /** Options for a run of {@code totalTokens} in batches of {@code batchTokens}, with these settings. */
-    TrainingOptions.Builder builder(int batchTokens, long totalTokens) {
-        TrainingOptions.Builder b = TrainingOptions.builder(batchTokens, totalTokens).lr(lr).schedule(schedule).seed(seed);
+    /** The learning rate asked for, else the command's default. */
+    double lr(double commandDefault) {
+        return lr != null ? lr : commandDefault;
+    }
+
+    /**
+     * Options for a run of {@code totalTokens} in batches of {@code batchTokens}, with these settings and the
+     * learning rate {@link #lr(double) lr(defaultLr)}.
+     */
+    TrainingOptions.Builder builder(int batchTokens, long totalTokens, double defaultLr) {
+        TrainingOptions.Builder b = TrainingOptions.builder(batchTokens, totalTokens).lr(lr(defaultLr)).schedule(schedule)
+                .seed(seed);
         if (warmup != null) {
             b.warmupSteps(warmup);
         }

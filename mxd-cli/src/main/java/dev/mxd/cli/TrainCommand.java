@@ -20,6 +20,8 @@ import picocli.CommandLine.Spec;
 final class TrainCommand implements Callable<Integer> {
     /** The paper's batch size. */
     static final int DEFAULT_BATCH = 4096;
+    /** The paper's learning rate for its smaller models. */
+    static final double DEFAULT_LR = 4e-4;
 
     @Spec
     CommandSpec spec;
@@ -100,7 +102,7 @@ final class TrainCommand implements Callable<Integer> {
         try (ActivationDirectory dir = ActivationDirectory.open(data)) {
             long total = tokens != null ? tokens : dir.train().tokens();
             LayerTraining.train(spec.commandLine().getOut(), dir, shape.config(dir.inputDim(), dir.outputDim()),
-                    optimiser.builder(optimiser.batch(DEFAULT_BATCH), total).evaluation(evalEvery, evalTokens),
+                    optimiser.builder(optimiser.batch(DEFAULT_BATCH), total, DEFAULT_LR).evaluation(evalEvery, evalTokens),
                     backendName(backend), out, slicing, true);
         }
         return 0;
