@@ -304,7 +304,7 @@ public final class CpuTrainingKernels implements TrainingKernels {
             }
         });
         if (mxd) {
-            gemm(p.z, tokens, w.dec, (s, row0, rows, c0, cols) -> store(s.tile, rows, cols, null, 0, p.base, row0, outDim));
+            gemm(p.z, tokens, w.dec, (s, row0, rows, c0, cols) -> store(s.tile, rows, cols, null, c0, p.base, row0, outDim));
             selectExperts(w, p);
             forRows(tokens, (r0, r1) -> {
                 for (int r = r0; r < r1; r++) {
@@ -421,7 +421,7 @@ public final class CpuTrainingKernels implements TrainingKernels {
             gemmInto(transpose(p.z, tokens, hidden), hidden, dBaseRows, grads.tensor("W_dec").data(), outDim);
             PackedMatrix decT = PackedMatrix.ofTransposed("W_dec", data("W_dec"), LE, outDim, hidden, kern.nr, pool);
             dz = new float[tokens * hidden];
-            gemm(dBase, tokens, decT, (s, row0, rows, c0, cols) -> store(s.tile, rows, cols, null, 0, dz, row0, hidden));
+            gemm(dBase, tokens, decT, (s, row0, rows, c0, cols) -> store(s.tile, rows, cols, null, c0, dz, row0, hidden));
         } else {
             dz = unitGradients(w, p, dy, grads);
         }

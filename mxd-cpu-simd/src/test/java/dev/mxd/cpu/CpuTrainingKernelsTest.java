@@ -46,6 +46,8 @@ class CpuTrainingKernelsTest {
         v.add(Arguments.of(MxdConfig.mxd(i, h, n, o, 1, Activation.RELU, true, false), 7));
         v.add(Arguments.of(MxdConfig.mxd(i, h, n, o, n, Activation.SILU, false, true), 1));
         v.add(Arguments.of(MxdConfig.mxd(40, 70, 300, 33, 8, Activation.GELU_TANH, false, true), 250));
+        // H and O wider than one 256-column GEMM tile: every column tile lands in its own columns
+        v.add(Arguments.of(MxdConfig.mxd(20, 300, 40, 270, 5, Activation.GELU, false, false), 30));
         v.add(Arguments.of(MxdConfig.transcoder(i, h, o, 1, Activation.GELU, true), 19));
         v.add(Arguments.of(MxdConfig.skipTranscoder(i, h, o, 6, Activation.SIGMOID, true), 23));
         v.add(Arguments.of(MxdConfig.skipTranscoder(i, h, o, h, Activation.RELU, false), 9));
