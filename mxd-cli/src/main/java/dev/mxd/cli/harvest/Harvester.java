@@ -111,7 +111,12 @@ public final class Harvester {
             if (Files.exists(target)) {
                 Path old = siblingName(target, "old");
                 Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
-                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+                try {
+                    Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+                } catch (IOException | RuntimeException e) {
+                    Files.move(old, target, StandardCopyOption.ATOMIC_MOVE);
+                    throw e;
+                }
                 deleteTree(old);
             } else {
                 Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
