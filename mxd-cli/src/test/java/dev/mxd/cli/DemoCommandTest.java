@@ -70,7 +70,7 @@ class DemoCommandTest {
         String log = run(new DemoCommand(fake(FakeText.MODEL)), args);
         assertTrue(log.contains("mxd harvest: " + FakeText.MODEL + " layer 1"), log);
         for (String line : new String[] {"   K  kind       params       FVU      NMSE       L0   dead %   emb. cos",
-                "K = 2: lowest FVU", "K = 4: lowest FVU", "results.json", "frontier.png",
+                "K = 2: lowest FVU", "K = 4: lowest FVU", " %; ", "results.json", "frontier.png",
                 "--tc-width 32 --tokens 2000000"}) {
             assertTrue(log.contains(line), line + " in\n" + log);
         }
@@ -121,6 +121,22 @@ class DemoCommandTest {
         JsonNode one = new ObjectMapper().readTree(out.resolve("results.json").toFile());
         assertEquals(1, one.size());
         assertTrue(one.get(0).get("embedding_cosine").isNull(), "not measured: null");
+    }
+
+    @Test
+    void verdictsNameTheLowestFvuAndCallNearTiesTies() {
+        List<DemoCommand.Row> rows = List.of(row(dev.mxd.Kind.MXD, 8, 0.2), row(dev.mxd.Kind.TC, 8, 0.3),
+                row(dev.mxd.Kind.STC, 8, 0.25), row(dev.mxd.Kind.MXD, 16, 0.2), row(dev.mxd.Kind.STC, 16, 0.201),
+                row(dev.mxd.Kind.MXD, 32, 0.3), row(dev.mxd.Kind.TC, 32, 0.2), row(dev.mxd.Kind.TC, 64, 0.2));
+        String v = DemoCommand.verdicts(rows);
+        assertTrue(v.contains("K = 8: lowest FVU MXD 0.2000; STC +25.0 %; TC +50.0 % (MxD lowest)"), v);
+        assertTrue(v.contains("K = 16: lowest FVU MXD 0.2000; STC +0.5 % (MxD within 1 % of another kind: a tie"), v);
+        assertTrue(v.contains("K = 32: lowest FVU TC 0.2000; MXD +50.0 % (MxD not lowest)"), v);
+        assertFalse(v.contains("K = 64"), "no MxD at K = 64: " + v);
+    }
+
+    private static DemoCommand.Row row(dev.mxd.Kind kind, int k, double fvu) {
+        return new DemoCommand.Row(kind, k, 100, fvu, fvu, k, 0, null, 10, 1, Path.of("m"));
     }
 
     @Test
