@@ -135,14 +135,8 @@ public final class ReferenceBackward {
         double loss = 0;
         double scale = 1.0 / ((double) tokens * outDim);
         for (int t = 0; t < tokens; t++) {
-            double[] xt = new double[inDim];
-            for (int i = 0; i < inDim; i++) {
-                xt[i] = x[t * inDim + i];
-            }
-            double[] tt = new double[outDim];
-            for (int o = 0; o < outDim; o++) {
-                tt[o] = target[t * outDim + o];
-            }
+            double[] xt = row(x, t, inDim);
+            double[] tt = row(target, t, outDim);
             double norm = Metrics.targetNorm(tt, t);
             Token tok = forward(xt);
             double[] dy = new double[outDim];
@@ -165,14 +159,8 @@ public final class ReferenceBackward {
     public double loss(float[] x, float[] target, int tokens) {
         double loss = 0;
         for (int t = 0; t < tokens; t++) {
-            double[] xt = new double[inDim];
-            for (int i = 0; i < inDim; i++) {
-                xt[i] = x[t * inDim + i];
-            }
-            double[] tt = new double[outDim];
-            for (int o = 0; o < outDim; o++) {
-                tt[o] = target[t * outDim + o];
-            }
+            double[] xt = row(x, t, inDim);
+            double[] tt = row(target, t, outDim);
             double norm = Metrics.targetNorm(tt, t);
             Token tok = forward(xt);
             for (int o = 0; o < outDim; o++) {
@@ -383,5 +371,14 @@ public final class ReferenceBackward {
 
     private static double[] copy(Map<String, double[]> params, String name) {
         return params.get(name).clone();
+    }
+
+    /** Row {@code t} of a row-major float matrix of {@code width} columns, in double. */
+    private static double[] row(float[] matrix, int t, int width) {
+        double[] r = new double[width];
+        for (int i = 0; i < width; i++) {
+            r[i] = matrix[t * width + i];
+        }
+        return r;
     }
 }

@@ -49,7 +49,9 @@ final class ForwardCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         try (MxdModel m = MxdModel.load(model);
              SafetensorsFile in = SafetensorsFile.open(input);
-             Arena arena = Arena.ofConfined()) {
+             // Shared, not confined: the cpu backend's worker threads use these segments as they are, where a
+             // confined one would be copied through the heap on the way in and out.
+             Arena arena = Arena.ofShared()) {
             MxdConfig cfg = m.config();
             if (!in.names().contains("x")) {
                 throw new IllegalArgumentException(input + " has no tensor 'x' (it holds " + in.names() + ")");
@@ -64,7 +66,8 @@ final class ForwardCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("input tensor 'x' has dtype " + x.dtype() + "; expected F32, F16, BF16 or F64");
             }
             int tokens = (int) shape[0];
-            Tensor x32 = x.toF32(arena);
+            // An F32 input is used where it is mapped; only other dtypes are converted.
+            Tensor x32 = x.dtype() == DType.F32 ? x : x.toF32(arena);
             Backend chosen = backend == null ? Backends.select() : Backends.select(backend);
             MemorySegment y = arena.allocate((long) tokens * cfg.outputDim() * Float.BYTES, 64);
             Codes codes = Codes.allocate(arena, tokens, cfg.k());

@@ -97,6 +97,12 @@ abstract class Kernels {
     /** {@code v[vo + i] = act(v[vo + i])} for {@code i < n}, in float, within DESIGN §6 of the double definition. */
     abstract void activate(Activation act, float[] v, int vo, int n);
 
+    /**
+     * {@code v[vo + i] = e^v[vo + i]} for {@code i < n}, in float, within a few ulp of the double exponential; 0 below
+     * about −103.3, +∞ above about 88.7.
+     */
+    abstract void exp(float[] v, int vo, int n);
+
     /** The first {@code i} in [from, to) with {@code v[i] > threshold}, else {@code to}. NaN never qualifies. */
     abstract int nextGreater(float[] v, int from, int to, float threshold);
 

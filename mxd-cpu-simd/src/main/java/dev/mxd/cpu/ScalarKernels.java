@@ -62,6 +62,13 @@ final class ScalarKernels extends Kernels {
     }
 
     @Override
+    void exp(float[] v, int vo, int n) {
+        for (int i = 0; i < n; i++) {
+            v[vo + i] = (float) Math.exp(v[vo + i]);
+        }
+    }
+
+    @Override
     int nextGreater(float[] v, int from, int to, float threshold) {
         for (int i = from; i < to; i++) {
             if (v[i] > threshold) {

@@ -52,8 +52,30 @@ public final class Sgemm {
         MemorySegment bs = Staging.in(b.asSlice(0, (long) k * n * Float.BYTES));
         MemorySegment cDst = c.asSlice(0, (long) m * n * Float.BYTES);
         MemorySegment cs = Staging.out(cDst);
+        PackedMatrix packedB = PackedMatrix.ofRows("B", bs, ValueLayout.JAVA_FLOAT_UNALIGNED, k, n, kern.nr, pool, true);
+        multiplyPacked(kern, pool, m, as, packedB, cs, null);
+        packedB.recycle();
+        Staging.back(cs, cDst);
+    }
+
+    /** Applied to each row of a C tile before it is stored, e.g. a bias and an activation. */
+    @FunctionalInterface
+    interface RowEpilogue {
+        /** {@code tile[offset .. offset + cols)} holds row r's columns [col0, col0 + cols) of A·B; rewrite them in place. */
+        void apply(float[] tile, int offset, int col0, int cols);
+    }
+
+    /**
+     * {@code C = epilogue(A·B)} with A [m, b.k] row-major in {@code as}, B already packed, C [m, b.n] row-major in
+     * {@code cs}; both segments readable and writable by the worker threads (see {@link Staging}).
+     *
+     * @param epilogue applied to every stored row of C, or null
+     */
+    static void multiplyPacked(Kernels kern, WorkerPool pool, int m, MemorySegment as, PackedMatrix b,
+                               MemorySegment cs, RowEpilogue epilogue) {
+        int n = b.n;
+        int k = b.k;
         ValueLayout.OfFloat f32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
-        PackedMatrix packedB = PackedMatrix.ofRows("B", bs, f32, k, n, kern.nr, pool, true);
         int nc = Math.max(kern.nr, TILE_COLS / kern.nr * kern.nr);
         Gemm.RowBlocks rowBlocks = Gemm.RowBlocks.of(m, BLOCK_ROWS, kern.mr, pool.parallelism());
         // Too few row blocks for the threads: give each block's columns to several participants instead.
@@ -71,14 +93,15 @@ public final class Sgemm {
                     Gemm.packRows(s.aRows, 0, k, rows, k, kern.mr, s.aPacked);
                     for (int c0 = g0; c0 < g1; c0 += nc) {
                         int cols = Math.min(nc, g1 - c0);
-                        Gemm.multiply(kern, s.aPacked, rows, packedB, c0, cols, s.tile, nc);
+                        Gemm.multiply(kern, s.aPacked, rows, b, c0, cols, s.tile, nc);
                         for (int r = 0; r < rows; r++) {
+                            if (epilogue != null) {
+                                epilogue.apply(s.tile, r * nc, c0, cols);
+                            }
                             MemorySegment.copy(s.tile, r * nc, cs, f32, ((long) (row0 + r) * n + c0) * Float.BYTES, cols);
                         }
                     }
                 }, Scratch::recycle);
-        packedB.recycle();
-        Staging.back(cs, cDst);
     }
 
     /** One participant's buffers, from {@link FloatArrays}: a block of A as rows and as packed panels, one C tile. */
@@ -94,7 +117,7 @@ public final class Sgemm {
         }
     }
 
-    private static Kernels kernels() {
+    static Kernels kernels() {
         try {
             return Kernels.get();
         } catch (IllegalStateException e) {

@@ -182,6 +182,11 @@ final class VectorKernels extends Kernels {
     }
 
     @Override
+    void exp(float[] v, int vo, int n) {
+        smooth(null, v, vo, n);
+    }
+
+    @Override
     void activate(Activation act, float[] v, int vo, int n) {
         if (act == Activation.RELU) {
             relu(v, vo, n);
@@ -209,7 +214,8 @@ final class VectorKernels extends Kernels {
      *     h of |x| (so a = −h²/2 is exact) and the rest b, which keeps the far tail near 1e-7 relative;</li>
      * <li>sigmoid 1/(1 + e), silu x/(1 + e) with a = −x; gelu_pytorch_tanh ½x(1 + tanh w) = x/(1 + e) with
      *     a = −2w, free of the 1 + tanh cancellation (the rounding of 2w, about −40 at x = −7.5, leaves a few 1e-6
-     *     relative error in that far tail, 1e-7 where |x| &lt; 3).</li>
+     *     relative error in that far tail, 1e-7 where |x| &lt; 3);</li>
+     * <li>with {@code act} null, e itself with a = x: {@link #exp}.</li>
      * </ul>
      * The exponential is reduced to 2ⁿ·exp(r), r = a + b − n·ln2, |r| ≤ ln2/2, and uses +, ×, fma and bit
      * operations only: not {@code VectorOperators.EXP}, which C2 compiles to a vector math library while C1 and the
@@ -222,6 +228,7 @@ final class VectorKernels extends Kernels {
     private static void smooth(Activation act, float[] v, int vo, int n) {
         boolean gelu = act == Activation.GELU;
         boolean tanh = act == Activation.GELU_TANH;
+        boolean plain = act == null;
         boolean scaled = act != Activation.SIGMOID;
         FloatVector one = FloatVector.broadcast(F, 1f);
         FloatVector zero = FloatVector.zero(F);
@@ -241,7 +248,7 @@ final class VectorKernels extends Kernels {
                 b = ax.sub(head).mul(ax.add(head)).lanewise(FMA, -0.5f, r);
             } else {
                 FloatVector w = tanh ? x.mul(x).fma(0.044715f, 1f).mul(x).mul(2 * SQRT_2_OVER_PI) : x;
-                a = w.neg().max(EXP_LO).min(EXP_HI);
+                a = (plain ? w : w.neg()).max(EXP_LO).min(EXP_HI);
                 b = zero;
                 t = one;
             }
@@ -265,6 +272,8 @@ final class VectorKernels extends Kernels {
                 FloatVector phi = tail.blend(tail.neg().add(1f), x.compare(VectorOperators.GT, 0f))
                         .blend(near, u.abs().compare(VectorOperators.LT, SMALL_U));
                 y = x.mul(phi);
+            } else if (plain) {
+                y = e;
             } else {
                 FloatVector sig = one.div(e.add(1f));
                 y = scaled ? x.mul(sig) : sig;

@@ -71,6 +71,40 @@ class KernelsTest {
 
     @ParameterizedTest
     @MethodSource("kernels")
+    void expIsWithinAFewUlpOfTheDoubleExponential(Kernels kern) {
+        SplittableRandom r = new SplittableRandom(3);
+        for (int n : LENGTHS) {
+            float[] v = new float[n + 2];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = (float) (r.nextDouble() * 200 - 110);
+            }
+            float[] e = v.clone();
+            kern.exp(e, 1, n);
+            for (int i = 0; i < v.length; i++) {
+                if (i < 1 || i > n) {
+                    assertEquals(v[i], e[i], "outside, n " + n + " at " + i);
+                    continue;
+                }
+                double want = Math.exp(v[i]);
+                double tol = 4 * Math.ulp((float) want) + Float.MIN_VALUE;
+                assertTrue(Math.abs(e[i] - want) <= tol, "exp(" + v[i] + ") = " + e[i] + ", exact " + want);
+            }
+        }
+        float[] special = {0f, -0f, -200f, Float.NEGATIVE_INFINITY, 100f, Float.POSITIVE_INFINITY, Float.NaN, 88f, -87f};
+        kern.exp(special, 0, special.length);
+        assertEquals(1f, special[0]);
+        assertEquals(1f, special[1]);
+        assertEquals(0f, special[2]);
+        assertEquals(0f, special[3]);
+        assertEquals(Float.POSITIVE_INFINITY, special[4]);
+        assertEquals(Float.POSITIVE_INFINITY, special[5]);
+        assertTrue(Float.isNaN(special[6]));
+        assertTrue(Math.abs(special[7] - Math.exp(88)) <= 4 * Math.ulp(special[7]), "exp(88) = " + special[7]);
+        assertTrue(Math.abs(special[8] - Math.exp(-87)) <= 4 * Math.ulp(special[8]), "exp(-87) = " + special[8]);
+    }
+
+    @ParameterizedTest
+    @MethodSource("kernels")
     void nextGreaterFindsTheFirstLaneAboveTheThreshold(Kernels kern) {
         float[] v = new float[70];
         v[5] = Float.NaN;

@@ -143,13 +143,10 @@ final class OpenClLayer extends MxdLayer {
         lock.lock();
         try {
             ensureLive();
-            upload(x.ensure((long) tokens * in * Float.BYTES), xs);
-            long idx = codeIdx.ensure((long) tokens * k * Integer.BYTES);
-            long val = codeVal.ensure((long) tokens * k * Float.BYTES);
-            encodeOnDevice(tokens, idx, val);
-            decodeOnDevice(tokens, k, idx, val);
-            download(idx, codes.indexSegment());
-            download(val, codes.valueSegment());
+            long[] idxVal = uploadAndEncode(xs, tokens);
+            decodeOnDevice(tokens, k, idxVal[0], idxVal[1]);
+            download(idxVal[0], codes.indexSegment());
+            download(idxVal[1], codes.valueSegment());
             download(y.handle, ys);
         } finally {
             lock.unlock();
@@ -161,15 +158,21 @@ final class OpenClLayer extends MxdLayer {
         lock.lock();
         try {
             ensureLive();
-            upload(x.ensure((long) tokens * in * Float.BYTES), xs);
-            long idx = codeIdx.ensure((long) tokens * k * Integer.BYTES);
-            long val = codeVal.ensure((long) tokens * k * Float.BYTES);
-            encodeOnDevice(tokens, idx, val);
-            download(idx, codes.indexSegment());
-            download(val, codes.valueSegment());
+            long[] idxVal = uploadAndEncode(xs, tokens);
+            download(idxVal[0], codes.indexSegment());
+            download(idxVal[1], codes.valueSegment());
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Uploads x and enqueues the code selection; returns the device buffers {index, value} of the codes. */
+    private long[] uploadAndEncode(MemorySegment xs, int tokens) {
+        upload(x.ensure((long) tokens * in * Float.BYTES), xs);
+        long idx = codeIdx.ensure((long) tokens * k * Integer.BYTES);
+        long val = codeVal.ensure((long) tokens * k * Float.BYTES);
+        encodeOnDevice(tokens, idx, val);
+        return new long[] {idx, val};
     }
 
     @Override

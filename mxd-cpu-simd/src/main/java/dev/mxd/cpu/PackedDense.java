@@ -1,0 +1,111 @@
+package dev.mxd.cpu;
+
+import dev.mxd.Activation;
+import dev.mxd.MxdBackendException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Objects;
+
+/**
+ * A dense layer {@code y = act(x·W + b)} on the cpu backend's GEMM, with W packed once at construction (where
+ * {@link Sgemm} packs its B on every call): for models outside mxd's own layers, e.g. the transformer that
+ * activations are harvested from. Bias and activation are applied to each C tile while it is in cache.
+ *
+ * <p>Holds heap arrays only (nothing to close). Immutable and safe to call from several threads at once: every
+ * call makes its own scratch.
+ */
+public final class PackedDense {
+    private final String name;
+    private final Kernels kern;
+    private final PackedMatrix weight;
+    private final float[] bias;
+    private final Activation activation;
+
+    private PackedDense(String name, Kernels kern, PackedMatrix weight, float[] bias, Activation activation) {
+        this.name = name;
+        this.kern = kern;
+        this.weight = weight;
+        this.bias = bias;
+        this.activation = activation;
+    }
+
+    /**
+     * Packs a weight for {@link #apply}.
+     *
+     * @param name       what the layer is, for error messages
+     * @param weight     W [inputs, outputs] row-major (the layout of an ONNX {@code MatMul} initializer, i.e. the
+     *                   transpose of a PyTorch {@code Linear.weight}); copied, not kept
+     * @param bias       b [outputs], or null for none; copied
+     * @param activation applied after the bias, or null for none (the {@link Activation} float kernels, within
+     *                   DESIGN §6 of its double definition)
+     * @throws IllegalArgumentException when a size is not positive or an array does not match it
+     * @throws MxdBackendException      when the cpu kernels are unavailable in this JVM, with the fix
+     */
+    public static PackedDense of(String name, float[] weight, int inputs, int outputs, float[] bias,
+                                 Activation activation) {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(weight, name + " weight");
+        if (inputs < 1 || outputs < 1) {
+            throw new IllegalArgumentException(name + ": sizes must be >= 1, got inputs = " + inputs + ", outputs = "
+                    + outputs);
+        }
+        if (weight.length != (long) inputs * outputs) {
+            throw new IllegalArgumentException(name + ": weight has " + weight.length + " values, expected ["
+                    + inputs + ", " + outputs + "]");
+        }
+        if (bias != null && bias.length != outputs) {
+            throw new IllegalArgumentException(name + ": bias has " + bias.length + " values, expected [" + outputs
+                    + "]");
+        }
+        Kernels kern = Sgemm.kernels();
+        PackedMatrix packed = PackedMatrix.ofRows(name, MemorySegment.ofArray(weight), ValueLayout.JAVA_FLOAT_UNALIGNED,
+                inputs, outputs, kern.nr, WorkerPool.shared(), false);
+        return new PackedDense(name, kern, packed, bias == null ? null : bias.clone(), activation);
+    }
+
+    /** Columns of x. */
+    public int inputs() {
+        return weight.k;
+    }
+
+    /** Columns of y. */
+    public int outputs() {
+        return weight.n;
+    }
+
+    /**
+     * {@code y = act(x·W + b)} for {@code rows} rows, spread over the {@code mxd.threads} worker threads.
+     *
+     * @param x [rows, inputs] row-major; read only
+     * @param y [rows, outputs] row-major; overwritten (it must not be x)
+     * @throws IllegalArgumentException for a negative row count or an array shorter than its matrix
+     */
+    public void apply(int rows, float[] x, float[] y) {
+        Objects.requireNonNull(x, "x");
+        Objects.requireNonNull(y, "y");
+        if (rows < 0) {
+            throw new IllegalArgumentException(name + ": rows must be >= 0, got " + rows);
+        }
+        if (x.length < (long) rows * inputs() || y.length < (long) rows * outputs()) {
+            throw new IllegalArgumentException(name + ": x [" + rows + ", " + inputs() + "] and y [" + rows + ", "
+                    + outputs() + "] need " + (long) rows * inputs() + " and " + (long) rows * outputs()
+                    + " values, got " + x.length + " and " + y.length);
+        }
+        if (x == y) {
+            throw new IllegalArgumentException(name + ": x and y must be different arrays");
+        }
+        if (rows == 0) {
+            return;
+        }
+        Sgemm.RowEpilogue epilogue = bias == null && activation == null ? null : (tile, offset, col0, cols) -> {
+            if (bias != null) {
+                kern.add(tile, offset, bias, col0, cols);
+            }
+            if (activation != null) {
+                kern.activate(activation, tile, offset, cols);
+            }
+        };
+        Sgemm.multiplyPacked(kern, WorkerPool.shared(), rows, MemorySegment.ofArray(x), weight, MemorySegment.ofArray(y),
+                epilogue);
+    }
+}
