@@ -435,4 +435,39 @@ class CliIT {
         assertEquals(1, run.exit());
         assertTrue(run.err().contains("000.safetensors row 10"), run.err());
     }
+
+    // ---- the real model: demo and eval's embedding cosine --------------------------------------------------
+
+    @Test
+    void demoRunsEndToEndOnTheRealModelAtATinySize() throws Exception {
+        Path out = dir.resolve("demo");
+        Run run = mxd("demo", "--tiny", "--out", out.toString());
+        assertEquals(0, run.exit(), run.err());
+        assertTrue(run.out().contains("   K  kind       params       FVU      NMSE       L0   dead %   emb. cos"), run.out());
+        assertTrue(run.out().contains("--tc-width 32"), "how to run the paper's scale: " + run.out());
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.JsonNode manifest = json.readTree(out.resolve("activations/manifest.json").toFile());
+        assertEquals("all-MiniLM-L6-v2", manifest.get("model").asText());
+        assertEquals(384, manifest.get("input_dim").asInt());
+        com.fasterxml.jackson.databind.JsonNode rows = json.readTree(out.resolve("results.json").toFile());
+        assertEquals(6, rows.size(), rows.toString());
+        for (com.fasterxml.jackson.databind.JsonNode r : rows) {
+            for (String key : new String[] {"kind", "k", "params", "fvu", "nmse", "l0", "dead_fraction", "embedding_cosine"}) {
+                assertTrue(r.has(key), key + " in " + r);
+            }
+            double cos = r.get("embedding_cosine").asDouble();
+            assertTrue(cos > 0 && cos <= 1, r.toString());
+            assertTrue(Files.isRegularFile(out.resolve("models").resolve(r.get("kind").asText() + "-k" + r.get("k").asInt())
+                    .resolve("cfg.json")), r.toString());
+        }
+        byte[] png = Files.readAllBytes(out.resolve("frontier.png"));
+        assertEquals("\u0089PNG", new String(png, 0, 4, StandardCharsets.ISO_8859_1));
+
+        Run eval = mxd("eval", "--model", out.resolve("models/mxd-k8").toString(), "--data",
+                out.resolve("activations").toString(), "--json", "--cosine-docs", "3", "--backend", "cpu");
+        assertEquals(0, eval.exit(), eval.err());
+        com.fasterxml.jackson.databind.JsonNode e = json.readTree(eval.out());
+        assertEquals(3, e.get("cosine_documents").asInt());
+        assertTrue(e.get("embedding_cosine").asDouble() > 0 && e.get("embedding_cosine").asDouble() <= 1, eval.out());
+    }
 }

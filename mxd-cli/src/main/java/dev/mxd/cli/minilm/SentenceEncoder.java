@@ -1,5 +1,8 @@
 package dev.mxd.cli.minilm;
 
+import java.util.ArrayList;
+import java.util.List;
+
 /**
  * A transformer encoder whose per-layer MLP can be observed or replaced (DESIGN §7).
  *
@@ -25,6 +28,23 @@ public interface SentenceEncoder {
      *                                  layer out of range
      */
     float[] lastHiddenState(int[] tokenIds, int layer, MlpHook hook);
+
+    /**
+     * Runs several sequences; an implementation may stack them into larger matrix products. Each result is what
+     * {@link #lastHiddenState} gives for that sequence alone, up to float rounding; the same list of sequences
+     * always gives the same results. This default runs them one by one.
+     *
+     * @param sequences token ids per sequence, as for {@link #lastHiddenState}
+     * @param hook      called once per sequence at {@code layer}'s MLP, in the order of {@code sequences}, or null
+     * @return per sequence [n, width] row-major; new arrays the caller owns
+     */
+    default List<float[]> lastHiddenStates(List<int[]> sequences, int layer, MlpHook hook) {
+        List<float[]> out = new ArrayList<>(sequences.size());
+        for (int[] ids : sequences) {
+            out.add(lastHiddenState(ids, layer, hook));
+        }
+        return out;
+    }
 
     /**
      * The sentence embedding as the model is used: the mean of the hidden states over all n positions,

@@ -1,0 +1,95 @@
+package dev.mxd.cli;
+
+import dev.mxd.cli.harvest.HarvestManifest;
+import dev.mxd.cli.harvest.Harvester;
+import dev.mxd.cli.harvest.TextSource;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "harvest", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Reads the MLP input and output of one layer of " + RealText.MODEL + " on the Europarl corpus"
+                + " (DESIGN §4, §7) into an activation directory for ./mxd train.",
+                "Every real token (not [CLS] or [SEP]) of the documents, read in order, gives a row: x (the LayerNorm"
+                        + " output that feeds the MLP), t (the MLP's output before the residual), doc (the corpus line),"
+                        + " pos (the position in the sequence) and token (the id). Documents go whole to DIR/train or"
+                        + " DIR/eval by a seeded hash. DIR/manifest.json records the model, layer, corpus, seed and"
+                        + " counts. DIR appears only when complete."})
+final class HarvestCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    final TextSources texts;
+
+    HarvestCommand() {
+        this(RealText.SOURCES);
+    }
+
+    HarvestCommand(TextSources texts) {
+        this.texts = texts;
+    }
+
+    @Option(names = "--layer", required = true, paramLabel = "L", description = "The layer whose MLP is read (0-based).")
+    int layer;
+
+    @Option(names = "--tokens", required = true, paramLabel = "N",
+            description = "Real tokens to read, both splits together (the corpus has about 2.2 million at 128 tokens a"
+                    + " document).")
+    long tokens;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory (must not exist).")
+    Path out;
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "42",
+            description = "Seed of the train/eval document split (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--eval-fraction", paramLabel = "F", defaultValue = "0.1",
+            description = "Fraction of documents held out in DIR/eval (default: ${DEFAULT-VALUE}).")
+    double evalFraction;
+
+    @Option(names = "--shard-tokens", paramLabel = "T", defaultValue = "" + Harvester.Settings.DEFAULT_SHARD_TOKENS,
+            description = "Rows per shard at most (default: ${DEFAULT-VALUE}).")
+    int shardTokens;
+
+    @Override
+    public Integer call() throws Exception {
+        Harvester.Settings settings = new Harvester.Settings(layer, tokens, seed, evalFraction, shardTokens);
+        PrintWriter log = spec.commandLine().getOut();
+        try (TextSource source = texts.open()) {
+            harvest(log, source, settings, out, false);
+        }
+        return 0;
+    }
+
+    /** Harvests with a progress line and a summary; shared with {@code ./mxd demo}. */
+    static HarvestManifest harvest(PrintWriter log, TextSource source, Harvester.Settings settings, Path out,
+                                   boolean replace) throws java.io.IOException {
+        log.printf(Locale.ROOT, "mxd harvest: %s layer %d, %,d tokens of %s (seed %d, eval fraction %s) into %s%n",
+                source.model(), settings.layer(), settings.tokens(), source.corpus().name(), settings.seed(),
+                settings.evalFraction(), out);
+        ProgressLine line = new ProgressLine(log);
+        long started = System.nanoTime();
+        HarvestManifest m = Harvester.harvest(source, settings, out, replace, (done, requested, seconds) -> {
+            double rate = done / Math.max(seconds, 1e-9);
+            line.update(String.format(Locale.ROOT, "%,d/%,d tokens (%.1f%%)  %,.0f tok/s  ETA %s", done, requested,
+                    100.0 * done / requested, rate, ProgressLine.duration((requested - done) / Math.max(rate, 1e-9))),
+                    done >= requested);
+        });
+        double seconds = (System.nanoTime() - started) / 1e9;
+        if (m.corpusExhausted()) {
+            line.interject(String.format(Locale.ROOT, "the corpus ended after %,d of the %,d tokens asked for",
+                    m.trainTokens() + m.evalTokens(), m.tokensRequested()));
+        }
+        log.printf(Locale.ROOT, "harvested %,d train tokens (%,d documents) and %,d eval tokens (%,d documents) from %,d"
+                        + " documents in %.1f s; wrote %s%n", m.trainTokens(), m.trainDocuments(), m.evalTokens(),
+                m.evalDocuments(), m.documentsRead(), seconds, out);
+        return m;
+    }
+}

@@ -1,0 +1,177 @@
+package dev.mxd.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mxd.Backends;
+import dev.mxd.MxdLayer;
+import dev.mxd.MxdModel;
+import dev.mxd.cli.harvest.EmbeddingCosine;
+import dev.mxd.cli.harvest.FakeText;
+import dev.mxd.cli.harvest.TextSource;
+import java.awt.image.BufferedImage;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code demo}, {@code harvest} and {@code eval}'s embedding cosine in-process, on the small stand-in model. */
+class DemoCommandTest {
+    private static final int DOCS = 300, MAX = 24;
+
+    @TempDir
+    Path tmp;
+
+    /** The stand-in model under a name. */
+    private static TextSources fake(String name) {
+        return new TextSources() {
+            @Override
+            public String model() {
+                return name;
+            }
+
+            @Override
+            public TextSource open() {
+                TextSource s = FakeText.source(DOCS, MAX);
+                return new TextSource(name, s.encoder(), s.tokenizer(), s.maxTokens(), s.corpus(), null);
+            }
+        };
+    }
+
+    private static String run(Callable<Integer> command, String... args) {
+        StringWriter out = new StringWriter();
+        CommandLine cli = new CommandLine(command);
+        cli.setOut(new PrintWriter(out, true));
+        cli.setExecutionExceptionHandler((ex, c, parsed) -> {
+            throw ex;
+        });
+        assertEquals(0, cli.execute(args), out.toString());
+        return out.toString();
+    }
+
+    @Test
+    void demoWritesTableResultsPlotAndModelsAndReusesItsHarvest() throws Exception {
+        Path out = tmp.resolve("demo");
+        String[] args = {"--out", out.toString(), "--tokens", "3000", "--k", "2,4", "--layer", "1", "--batch", "128",
+                "--cosine-docs", "12", "--backend", "cpu"};
+        String log = run(new DemoCommand(fake(FakeText.MODEL)), args);
+        assertTrue(log.contains("mxd harvest: " + FakeText.MODEL + " layer 1"), log);
+        for (String line : new String[] {"   K  kind       params       FVU      NMSE       L0   dead %   emb. cos",
+                "K = 2: lowest FVU", "K = 4: lowest FVU", " %; ", "results.json", "frontier.png",
+                "--tc-width 32 --tokens 2000000"}) {
+            assertTrue(log.contains(line), line + " in\n" + log);
+        }
+
+        JsonNode rows = new ObjectMapper().readTree(out.resolve("results.json").toFile());
+        assertTrue(rows.isArray());
+        assertEquals(6, rows.size());
+        Set<String> seen = new HashSet<>();
+        for (JsonNode r : rows) {
+            for (String key : new String[] {"kind", "k", "params", "fvu", "nmse", "l0", "dead_fraction",
+                    "embedding_cosine"}) {
+                assertTrue(r.has(key), key + " in " + r);
+            }
+            String kind = r.get("kind").asText();
+            int k = r.get("k").asInt();
+            seen.add(kind + k);
+            assertTrue(r.get("fvu").isNumber() && r.get("fvu").asDouble() > 0, r.toString());
+            assertTrue(r.get("l0").asDouble() > 0 && r.get("l0").asDouble() <= k, r.toString());
+            double cos = r.get("embedding_cosine").asDouble();
+            assertTrue(cos > 0 && cos <= 1 + 1e-9, r.toString());
+            Path model = out.resolve("models").resolve(kind + "-k" + k);
+            assertTrue(Files.isRegularFile(model.resolve("mxd.safetensors")) && Files.isRegularFile(model.resolve("cfg.json")));
+            try (MxdModel m = MxdModel.load(model)) {
+                assertEquals(r.get("params").asLong(), m.config().parameterCount());
+                assertEquals(k, m.config().k());
+            }
+        }
+        assertEquals(Set.of("mxd2", "tc2", "stc2", "mxd4", "tc4", "stc4"), seen);
+        // equal parameters: the MxD within one expert's worth of the TC
+        long mxd = rows.get(0).get("params").asLong(), tc = rows.get(1).get("params").asLong();
+        assertTrue(Math.abs(mxd - tc) <= 2 * FakeText.WIDTH + 1, mxd + " vs " + tc);
+
+        byte[] png = Files.readAllBytes(out.resolve("frontier.png"));
+        assertArrayEquals(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'}, java.util.Arrays.copyOf(png, 8));
+        BufferedImage image = ImageIO.read(out.resolve("frontier.png").toFile());
+        assertNotNull(image);
+        assertEquals(1000, image.getWidth());
+        assertEquals(760, image.getHeight());
+
+        String manifest = Files.readString(out.resolve("activations/manifest.json"));
+        String again = run(new DemoCommand(fake(FakeText.MODEL)), args);
+        assertTrue(again.contains("mxd demo: reusing"), again);
+        assertFalse(again.contains("mxd harvest:"), again);
+        assertEquals(manifest, Files.readString(out.resolve("activations/manifest.json")));
+        String other = run(new DemoCommand(fake(FakeText.MODEL)), "--out", out.toString(), "--tokens", "2000", "--k", "2",
+                "--kinds", "tc", "--layer", "1", "--batch", "128", "--cosine-docs", "0", "--backend", "cpu");
+        assertTrue(other.contains("mxd harvest:"), "another size harvests again: " + other);
+        JsonNode one = new ObjectMapper().readTree(out.resolve("results.json").toFile());
+        assertEquals(1, one.size());
+        assertTrue(one.get(0).get("embedding_cosine").isNull(), "not measured: null");
+    }
+
+    @Test
+    void verdictsNameTheLowestFvuAndCallNearTiesTies() {
+        List<DemoCommand.Row> rows = List.of(row(dev.mxd.Kind.MXD, 8, 0.2), row(dev.mxd.Kind.TC, 8, 0.3),
+                row(dev.mxd.Kind.STC, 8, 0.25), row(dev.mxd.Kind.MXD, 16, 0.2), row(dev.mxd.Kind.STC, 16, 0.201),
+                row(dev.mxd.Kind.MXD, 32, 0.3), row(dev.mxd.Kind.TC, 32, 0.2), row(dev.mxd.Kind.TC, 64, 0.2));
+        String v = DemoCommand.verdicts(rows);
+        assertTrue(v.contains("K = 8: lowest FVU MXD 0.2000; STC +25.0 %; TC +50.0 % (MxD lowest)"), v);
+        assertTrue(v.contains("K = 16: lowest FVU MXD 0.2000; STC +0.5 % (MxD within 1 % of another kind: a tie"), v);
+        assertTrue(v.contains("K = 32: lowest FVU TC 0.2000; MXD +50.0 % (MxD not lowest)"), v);
+        assertFalse(v.contains("K = 64"), "no MxD at K = 64: " + v);
+    }
+
+    private static DemoCommand.Row row(dev.mxd.Kind kind, int k, double fvu) {
+        return new DemoCommand.Row(kind, k, 100, fvu, fvu, k, 0, null, 10, 1, Path.of("m"));
+    }
+
+    @Test
+    void evalReportsTheEmbeddingCosineOnlyForTheHarvestedModel() throws Exception {
+        Path acts = tmp.resolve("acts");
+        run(new HarvestCommand(fake(FakeText.MODEL)), "--layer", "0", "--tokens", "1500", "--out", acts.toString(),
+                "--seed", "3");
+        Path model = tmp.resolve("tc");
+        run(new TrainCommand(), "--data", acts.toString(), "--kind", "tc", "--k", "3", "--out", model.toString(),
+                "--batch", "100", "--backend", "cpu");
+
+        String json = run(new EvalCommand(fake(FakeText.MODEL)), "--model", model.toString(), "--data", acts.toString(),
+                "--json", "--cosine-docs", "5", "--backend", "cpu");
+        JsonNode o = new ObjectMapper().readTree(json);
+        assertEquals(5, o.get("cosine_documents").asInt());
+        List<Integer> docs = EmbeddingCosine.documents(acts.resolve("eval"), 5);
+        try (TextSource source = FakeText.source(DOCS, MAX);
+             MxdModel m = MxdModel.load(model);
+             MxdLayer layer = Backends.select("cpu").load(m)) {
+            double expected = new EmbeddingCosine(source.encoder(), 0, EmbeddingCosine.sequences(source, docs))
+                    .meanCosine(layer);
+            assertEquals(expected, o.get("embedding_cosine").asDouble(), 1e-12);
+            assertTrue(expected < 1, "a trained TC is not the MLP: " + expected);
+        }
+
+        String text = run(new EvalCommand(fake(FakeText.MODEL)), "--model", model.toString(), "--data", acts.toString(),
+                "--cosine-docs", "5", "--backend", "cpu");
+        assertTrue(text.contains("embedding cosine 0.") && text.contains("(5 documents of " + FakeText.MODEL
+                + ", layer 0's MLP replaced)"), text);
+
+        String otherModel = run(new EvalCommand(fake("another-model")), "--model", model.toString(), "--data",
+                acts.toString(), "--json", "--backend", "cpu");
+        assertFalse(otherModel.contains("embedding_cosine"), otherModel);
+        String off = run(new EvalCommand(fake(FakeText.MODEL)), "--model", model.toString(), "--data", acts.toString(),
+                "--json", "--cosine-docs", "0", "--backend", "cpu");
+        assertFalse(off.contains("embedding_cosine"), off);
+    }
+}
