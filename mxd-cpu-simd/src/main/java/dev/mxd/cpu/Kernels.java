@@ -100,6 +100,13 @@ abstract class Kernels {
     abstract void activate(Activation act, float[] v, int vo, int n);
 
     /**
+     * {@code v[vo + i] = Φ(v[vo + i])} for {@code i < n}, the standard normal distribution function (GELU's gate,
+     * whose derivative {@code Φ(x) + x·φ(x)} the training backward needs), in float, within DESIGN §6 of the double
+     * definition.
+     */
+    abstract void normalCdf(float[] v, int vo, int n);
+
+    /**
      * {@code v[vo + i] = e^v[vo + i]} for {@code i < n}, in float, within a few ulp of the double exponential; 0 below
      * about −103.3, +∞ above about 88.7.
      */

@@ -65,6 +65,13 @@ final class ScalarKernels extends Kernels {
     }
 
     @Override
+    void normalCdf(float[] v, int vo, int n) {
+        for (int i = 0; i < n; i++) {
+            v[vo + i] = (float) (0.5 * (1.0 + Activation.erf(v[vo + i] / Math.sqrt(2.0))));
+        }
+    }
+
+    @Override
     void exp(float[] v, int vo, int n) {
         for (int i = 0; i < n; i++) {
             v[vo + i] = (float) Math.exp(v[vo + i]);

@@ -194,7 +194,12 @@ final class VectorKernels extends Kernels {
 
     @Override
     void exp(float[] v, int vo, int n) {
-        smooth(null, v, vo, n);
+        smooth(null, false, v, vo, n);
+    }
+
+    @Override
+    void normalCdf(float[] v, int vo, int n) {
+        smooth(Activation.GELU, true, v, vo, n);
     }
 
     @Override
@@ -202,7 +207,7 @@ final class VectorKernels extends Kernels {
         if (act == Activation.RELU) {
             relu(v, vo, n);
         } else {
-            smooth(act, v, vo, n);
+            smooth(act, false, v, vo, n);
         }
     }
 
@@ -226,7 +231,8 @@ final class VectorKernels extends Kernels {
      * <li>sigmoid 1/(1 + e), silu x/(1 + e) with a = −x; gelu_pytorch_tanh ½x(1 + tanh w) = x/(1 + e) with
      *     a = −2w, free of the 1 + tanh cancellation (the rounding of 2w, about −40 at x = −7.5, leaves a few 1e-6
      *     relative error in that far tail, 1e-7 where |x| &lt; 3);</li>
-     * <li>with {@code act} null, e itself with a = x: {@link #exp}.</li>
+     * <li>with {@code act} null, e itself with a = x: {@link #exp};</li>
+     * <li>with {@code cdf} (and GELU), Φ(x) instead of x·Φ(x): {@link #normalCdf}.</li>
      * </ul>
      * The exponential is reduced to 2ⁿ·exp(r), r = a + b − n·ln2, |r| ≤ ln2/2, and uses +, ×, fma and bit
      * operations only: not {@code VectorOperators.EXP}, which C2 compiles to a vector math library while C1 and the
@@ -236,7 +242,7 @@ final class VectorKernels extends Kernels {
      * <p>One loop with everything written out: a vector handed to or returned from a method C2 does not inline is
      * boxed on the heap, and helpers this size are not reliably inlined.
      */
-    private static void smooth(Activation act, float[] v, int vo, int n) {
+    private static void smooth(Activation act, boolean cdf, float[] v, int vo, int n) {
         boolean gelu = act == Activation.GELU;
         boolean tanh = act == Activation.GELU_TANH;
         boolean plain = act == null;
@@ -282,7 +288,7 @@ final class VectorKernels extends Kernels {
                 FloatVector tail = t.mul(e).mul(0.5f);
                 FloatVector phi = tail.blend(tail.neg().add(1f), x.compare(VectorOperators.GT, 0f))
                         .blend(near, u.abs().compare(VectorOperators.LT, SMALL_U));
-                y = x.mul(phi);
+                y = cdf ? phi : x.mul(phi);
             } else if (plain) {
                 y = e;
             } else {

@@ -160,6 +160,41 @@ class KernelsTest {
     }
 
     /**
+     * Φ, the gate of GELU and half of its derivative, within 1e-6 absolute of the double definition (the derivative
+     * adds x·φ(x) to it, so an absolute error is what reaches a gradient), over [−20, 20] and at lengths that leave
+     * vector tails; lanes past n are untouched.
+     */
+    @ParameterizedTest
+    @MethodSource("kernels")
+    void normalCdfMatchesTheDoubleDefinition(Kernels kern) {
+        int n = 400_001;
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = -20f + 40f * i / (n - 1);
+        }
+        float[] v = x.clone();
+        kern.normalCdf(v, 0, n);
+        double worst = 0;
+        float worstAt = 0;
+        for (int i = 0; i < n; i++) {
+            double ref = 0.5 * (1.0 + Activation.erf(x[i] / Math.sqrt(2.0)));
+            double err = Math.abs(v[i] - ref);
+            if (err > worst) {
+                worst = err;
+                worstAt = x[i];
+            }
+        }
+        assertTrue(worst < 1e-6, "worst absolute error " + worst + " at x = " + worstAt);
+        for (int len : LENGTHS) {
+            float[] w = new float[len + 1];
+            w[len] = 42f;
+            kern.normalCdf(w, 0, len);
+            assertEquals(0.5f, w[0], 1e-7f);
+            assertEquals(42f, w[len], "element past n");
+        }
+    }
+
+    /**
      * The negative tails of both GELUs to their {@link #relTol}, against values computed at 30 digits with mpmath
      * ({@code x·ncdf(x)}, and {@code x/2·(1 + tanh(√(2/π)·(x + 0.044715·x³)))}). The scalar path is the double
      * definition with its cancellation, so only the vector kernels are held to this.
