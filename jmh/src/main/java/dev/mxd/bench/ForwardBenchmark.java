@@ -103,10 +103,7 @@ public class ForwardBenchmark {
             Shape s = Shape.named(shape);
             MxdConfig config = s.config();
             tokens = s.tokens;
-            Backend backend = Backends.select(System.getProperty(Backends.PROPERTY, "cpu"));
-            System.out.println("backend " + backend.name() + ": " + backend.availability().detail()
-                    + "; mxd.simd.bits=" + System.getProperty("mxd.simd.bits", "(unset)")
-                    + ", mxd.threads=" + System.getProperty("mxd.threads", "(unset)"));
+            Backend backend = BenchSetup.backend();
             model = MxdModel.random(config, 42);
             arena = Arena.ofShared();
             try {
@@ -129,18 +126,9 @@ public class ForwardBenchmark {
         @TearDown(Level.Trial)
         public void free() {
             // Layer before model (the layer may read the model's tensors); each at most once.
-            if (layer != null) {
-                layer.close();
-                layer = null;
-            }
-            if (model != null) {
-                model.close();
-                model = null;
-            }
-            if (arena != null) {
-                arena.close();
-                arena = null;
-            }
+            layer = BenchSetup.closed(layer);
+            model = BenchSetup.closed(model);
+            arena = BenchSetup.closed(arena);
         }
 
         /**

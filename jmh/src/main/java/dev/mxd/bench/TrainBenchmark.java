@@ -2,7 +2,6 @@ package dev.mxd.bench;
 
 import dev.mxd.Activation;
 import dev.mxd.Backend;
-import dev.mxd.Backends;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdModel;
 import dev.mxd.train.ActivationSource;
@@ -68,10 +67,7 @@ public class TrainBenchmark {
                 case "small" -> MxdConfig.mxd(128, 512, 2048, 128, 16, Activation.GELU, false, false);
                 default -> throw new IllegalArgumentException("unknown shape '" + shape + "'; shapes: gpt2, small");
             };
-            Backend backend = Backends.select(System.getProperty(Backends.PROPERTY, "cpu"));
-            System.out.println("backend " + backend.name() + ": " + backend.availability().detail()
-                    + "; mxd.simd.bits=" + System.getProperty("mxd.simd.bits", "(unset)")
-                    + ", mxd.threads=" + System.getProperty("mxd.threads", "(unset)"));
+            Backend backend = BenchSetup.backend();
             SplittableRandom r = new SplittableRandom(7);
             float[] x = new float[BATCHES * BATCH * cfg.inputDim()];
             float[] t = new float[BATCHES * BATCH * cfg.outputDim()];
@@ -109,18 +105,9 @@ public class TrainBenchmark {
         @TearDown(Level.Trial)
         public void free() {
             // trainer, then kernels, then the model they read; each at most once
-            if (trainer != null) {
-                trainer.close();
-                trainer = null;
-            }
-            if (kernels != null) {
-                kernels.close();
-                kernels = null;
-            }
-            if (model != null) {
-                model.close();
-                model = null;
-            }
+            trainer = BenchSetup.closed(trainer);
+            kernels = BenchSetup.closed(kernels);
+            model = BenchSetup.closed(model);
         }
     }
 
