@@ -16,7 +16,6 @@ import java.util.HashSet;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
-import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -168,18 +167,6 @@ public class ForwardBenchmark {
                 throw new IllegalStateException("backend " + layer.backendName() + " chose other experts than the"
                         + " float64 oracle for all of the first " + checkTokens + " tokens: wrong results are not timed");
             }
-        }
-    }
-
-    /** Counts tokens; JMH reports them per second. */
-    @State(Scope.Thread)
-    @AuxCounters(AuxCounters.Type.OPERATIONS)
-    public static class Tokens {
-        public long tokens;
-
-        @Setup(Level.Iteration)
-        public void reset() {
-            tokens = 0;
         }
     }
 

@@ -11,7 +11,6 @@ import dev.mxd.train.TrainingListener;
 import dev.mxd.train.TrainingOptions;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
-import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -108,18 +107,6 @@ public class TrainBenchmark {
             trainer = BenchSetup.closed(trainer);
             kernels = BenchSetup.closed(kernels);
             model = BenchSetup.closed(model);
-        }
-    }
-
-    /** Counts tokens; JMH reports them per second. */
-    @State(Scope.Thread)
-    @AuxCounters(AuxCounters.Type.OPERATIONS)
-    public static class Tokens {
-        public long tokens;
-
-        @Setup(Level.Iteration)
-        public void reset() {
-            tokens = 0;
         }
     }
 

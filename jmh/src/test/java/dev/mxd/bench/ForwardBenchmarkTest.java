@@ -35,7 +35,7 @@ class ForwardBenchmarkTest {
             assertEquals(512, l.tokens);
             assertEquals(backend, l.layer.backendName());
             assertEquals(2048, l.layer.config().experts());
-            ForwardBenchmark.Tokens counter = new ForwardBenchmark.Tokens();
+            Tokens counter = new Tokens();
             counter.reset();
             new ForwardBenchmark().simd(l, counter);
             assertEquals(512, counter.tokens);
