@@ -18,9 +18,9 @@ import java.util.function.IntFunction;
  *       error naming the data row;</li>
  *   <li>decoder-norm: scale the decoder rows to unit norm ({@link DecoderNorm});</li>
  *   <li>learning rate of this update from the schedule (stepped before the optimiser, as the reference);</li>
- *   <li>forward and backward ({@link TrainingKernels#forwardBackward}); a non-finite loss stops training with
- *       {@link NonFiniteLossException} before anything is updated;</li>
- *   <li>decoder-norm: remove each decoder row's gradient component parallel to the row;</li>
+ *   <li>forward and backward ({@link TrainingKernels#forwardBackward}), and with decoder-norm the removal of each
+ *       decoder row's gradient component parallel to the row ({@link TrainingKernels#forwardBackwardProjected});
+ *       a non-finite loss stops training with {@link NonFiniteLossException} before anything is updated;</li>
  *   <li>AdamW, dense over every trainable parameter;</li>
  *   <li>dead-expert tracking, the listener, evaluation and a checkpoint when due.</li>
  * </ol>
@@ -151,14 +151,16 @@ public final class Trainer implements AutoCloseable {
         double lr = schedule.forUpdate(update);
         MemorySegment ys = MemorySegment.ofArray(y);
         MemorySegment ts = MemorySegment.ofArray(batch.t());
-        kernels.forwardBackward(MemorySegment.ofArray(batch.x()), ts, tokens, ys, codes, grads);
+        MemorySegment xs = MemorySegment.ofArray(batch.x());
+        if (decoderNorm) {
+            kernels.forwardBackwardProjected(xs, ts, tokens, ys, codes, grads);
+        } else {
+            kernels.forwardBackward(xs, ts, tokens, ys, codes, grads);
+        }
         Metrics m = new Metrics(cfg.outputDim(), cfg.codeSpace());
         m.add(ys, ts, codes, tokens);
         if (!Double.isFinite(m.loss())) {
             throw new NonFiniteLossException(update, m.loss(), batches.position(), lastCheckpoint, lastCheckpointStep);
-        }
-        if (decoderNorm) {
-            kernels.removeParallelDecoderGradient(grads);
         }
         kernels.adamStep(adam, grads, lr);
         dead.update(codes);

@@ -49,6 +49,16 @@ public interface TrainingKernels extends AutoCloseable {
     void forwardBackward(MemorySegment x, MemorySegment t, int tokens, MemorySegment y, Codes codes,
                          ParameterTensors grads);
 
+    /**
+     * {@link #forwardBackward} followed by {@link #removeParallelDecoderGradient}: the step of a run with
+     * decoder-norm. A backend may fuse the two, bit-identically.
+     */
+    default void forwardBackwardProjected(MemorySegment x, MemorySegment t, int tokens, MemorySegment y, Codes codes,
+                                          ParameterTensors grads) {
+        forwardBackward(x, t, tokens, y, codes, grads);
+        removeParallelDecoderGradient(grads);
+    }
+
     /** The forward pass alone (evaluation): y [T, O] and codes [T, K] of inputs x [T, I]. */
     void forward(MemorySegment x, int tokens, MemorySegment y, Codes codes);
 

@@ -13,10 +13,15 @@ import dev.mxd.train.ReferenceBackward;
 import dev.mxd.train.TrainingKernels;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
  * {@link TrainingKernels} on the cpu backend: the forward pass of DESIGN §1 keeping its intermediates, and the
@@ -30,8 +35,9 @@ import java.util.Objects;
  *   <li>dense GEMMs: {@code h = x·W_enc}, {@code u = x·W_gluᵀ}, {@code base = z·W_dec}, the skip product, and in
  *       the backward {@code dW_enc = xᵀ·dh}, {@code dW_glu = duᵀ·x}, {@code dW_dec = zᵀ·dbase},
  *       {@code dz = dbase·W_decᵀ}, {@code dW_skip = dyᵀ·x};</li>
- *   <li>the gate: {@code x·gateᵀ} by GEMM tile by tile with bias, relu and TopK in the epilogue (the T×N gate
- *       matrix is never stored);</li>
+ *   <li>the gate: {@code gate·xᵀ} by GEMM tile by tile (a block of experts by the batch's tokens) with bias, relu
+ *       and TopK in the epilogue; the T×N gate matrix is never stored, and the gate is read from the model as the
+ *       GEMM's row operand rather than packed per call (see {@link #selectExperts});</li>
  *   <li>sparse: {@code m = Cᵀa} gathers K rows of C per token; the backward visits only the (token, expert) pairs
  *       of the codes. Pairs are bucketed by expert (a counting sort), and each expert's rows of {@code gate},
  *       {@code gate_bias} and {@code W_cond} are summed over its tokens in token order by one participant. Per token
@@ -79,6 +85,8 @@ public final class CpuTrainingKernels implements TrainingKernels {
     private final Map<String, float[]> buffers = new HashMap<>();
     /** The same for double arrays (the decoder-norm sums). */
     private final Map<String, double[]> doubleBuffers = new HashMap<>();
+    /** The gate's per-participant TopK heaps of the last call, for the next. */
+    private final Queue<TopK> keptHeaps = new ConcurrentLinkedQueue<>();
     /** Packed operands of the last call, whose arrays the next call packs into (see {@link #packed}). */
     private final Map<String, PackedMatrix> packedKept = new HashMap<>();
     /** (token, expert) pairs the last backward pass visited in gate, gate_bias and C (TC: rows of W_dec). */
@@ -130,6 +138,26 @@ public final class CpuTrainingKernels implements TrainingKernels {
     @Override
     public void forwardBackward(MemorySegment x, MemorySegment t, int tokens, MemorySegment y, Codes codes,
                                 ParameterTensors grads) {
+        forwardBackward(x, t, tokens, y, codes, grads, false);
+    }
+
+    /**
+     * For an MxD, the projection is fused into the backward pass: each block of C's gradient rows loses its
+     * components parallel to the rows of C while the block is still in cache (the same double sums in the same
+     * order as {@link #removeParallelDecoderGradient}, so bit-identical to it), instead of a separate pass that reads
+     * and writes the N·O gradient again.
+     */
+    @Override
+    public void forwardBackwardProjected(MemorySegment x, MemorySegment t, int tokens, MemorySegment y, Codes codes,
+                                         ParameterTensors grads) {
+        forwardBackward(x, t, tokens, y, codes, grads, mxd);
+        if (!mxd) {
+            removeParallelDecoderGradient(grads);
+        }
+    }
+
+    private void forwardBackward(MemorySegment x, MemorySegment t, int tokens, MemorySegment y, Codes codes,
+                                 ParameterTensors grads, boolean projectExpertRows) {
         check(x, tokens, y, codes);
         requireBytes("t", t, (long) tokens * outDim);
         Objects.requireNonNull(grads, "grads");
@@ -143,7 +171,7 @@ public final class CpuTrainingKernels implements TrainingKernels {
         Weights w = pack();
         Pass p = forward(w, xs, tokens);
         write(p, y, codes);
-        backward(w, p, ts, norms, grads);
+        backward(w, p, ts, norms, grads, projectExpertRows);
     }
 
     @Override
@@ -238,6 +266,7 @@ public final class CpuTrainingKernels implements TrainingKernels {
         buffers.clear();
         doubleBuffers.clear();
         packedKept.clear();
+        keptHeaps.clear();
         cRowsBuffer = null;
     }
 
@@ -325,9 +354,8 @@ public final class CpuTrainingKernels implements TrainingKernels {
     // Weights
 
     /** The model's current weights in the kernels' layouts; null fields are parts this kind does not have. */
-    private record Weights(PackedMatrix enc, float[] bEnc, PackedMatrix glu, float[] bGlu, PackedMatrix gate,
-                           float[] gateBias, float[] cRows, PackedMatrix dec, float[] decRows, PackedMatrix skip,
-                           float[] bOut) {
+    private record Weights(PackedMatrix enc, float[] bEnc, PackedMatrix glu, float[] bGlu, float[] gateBias,
+                           float[] cRows, PackedMatrix dec, float[] decRows, PackedMatrix skip, float[] bOut) {
     }
 
     private Weights pack() {
@@ -336,14 +364,12 @@ public final class CpuTrainingKernels implements TrainingKernels {
                 false, r));
         PackedMatrix gluW = glu ? packed("W_glu.weight", r -> PackedMatrix.ofTransposed("W_glu.weight",
                 data("W_glu.weight"), LE, inDim, hidden, nr, pool, r)) : null;
-        PackedMatrix gate = mxd ? packed("gate", r -> PackedMatrix.ofTransposed("gate", data("gate"), LE, inDim, experts,
-                nr, pool, r)) : null;
         PackedMatrix dec = mxd ? packed("W_dec", r -> PackedMatrix.ofRows("W_dec", data("W_dec"), LE, hidden, outDim, nr,
                 pool, false, r)) : null;
         PackedMatrix skipW = skip ? packed("W_skip.weight", r -> PackedMatrix.ofTransposed("W_skip.weight",
                 data("W_skip.weight"), LE, inDim, outDim, nr, pool, r)) : null;
         float[] cRows = mxd ? expertRows() : null;
-        return new Weights(enc, vector("b_enc"), gluW, glu ? vector("W_glu.bias") : null, gate,
+        return new Weights(enc, vector("b_enc"), gluW, glu ? vector("W_glu.bias") : null,
                 mxd ? vector("gate_bias") : null, cRows, dec, mxd ? null : vector("W_dec"), skipW, vector("b_dec_out"));
     }
 
@@ -477,26 +503,41 @@ public final class CpuTrainingKernels implements TrainingKernels {
         return p;
     }
 
-    /** The codes of an MxD: {@code TopK_K(relu(x·gateᵀ + gate_bias))}, the gate scores seen one tile at a time. */
+    /**
+     * The codes of an MxD: {@code TopK_K(relu(x·gateᵀ + gate_bias))} per token, with the gate scores computed the
+     * other way round, {@code gate·xᵀ}, a block of experts (the GEMM's rows) by all tokens at a time. The gate's
+     * rows are packed block by block straight from the model, so no step packs (or reads twice) its N·I floats,
+     * and the small xᵀ is the operand that stays in cache. Each participant keeps a heap per token over the experts
+     * it saw, merged after the GEMM: the rank is a total order, so the codes do not depend on how the blocks were
+     * shared out, and each score is the same chain of fused multiply-adds as {@code x·gateᵀ}'s (see {@link Gemm}).
+     */
     private void selectExperts(Weights w, Pass p) {
-        gemm(p.x, p.tokens, w.gate, (s, row0, rows, c0, cols) -> {
-            if (s.topK == null) {
-                s.topK = new TopK(s.tile.length / nc, k);
-            }
-            if (c0 == 0) {
-                s.topK.clear(rows);
-            }
-            for (int r = 0; r < rows; r++) {
-                kern.add(s.tile, r * nc, w.gateBias, c0, cols);
-                kern.activate(Activation.RELU, s.tile, r * nc, cols);
-                s.topK.offer(kern, r, s.tile, r * nc, cols, c0);
-            }
-            if (c0 + cols == experts) {
-                for (int r = 0; r < rows; r++) {
-                    s.topK.drain(r, p.codeIndex, p.codeValue, (row0 + r) * k);
-                }
-            }
-        });
+        int tokens = p.tokens;
+        PackedMatrix xT = packed("x^T", r -> PackedMatrix.ofTransposed("x", MemorySegment.ofArray(p.x), F32, inDim,
+                tokens, kern.nr, pool, r));
+        MemorySegment gate = data("gate");
+        List<TopK> heaps = Collections.synchronizedList(new ArrayList<>());
+        gemm(experts, xT, (s, row0, rows) -> Gemm.packRows(gate, LE, row0, rows, inDim, kern.mr, s.row, s.aPacked),
+                (s, row0, rows, c0, cols) -> {
+                    if (s.topK == null) {
+                        TopK kept = keptHeaps.poll();
+                        s.topK = kept != null && kept.rows() >= tokens ? kept : new TopK(tokens, k);
+                        s.topK.clear(tokens);
+                        heaps.add(s.topK);
+                    }
+                    for (int r = 0; r < rows; r++) {
+                        kern.shiftedRelu(s.tile, r * nc, cols, w.gateBias[row0 + r]);
+                    }
+                    s.topK.offerColumns(kern, s.tile, nc, rows, cols, row0, c0);
+                });
+        TopK all = heaps.get(0);
+        for (int i = 1; i < heaps.size(); i++) {
+            all.absorb(heaps.get(i), tokens);
+        }
+        for (int r = 0; r < tokens; r++) {
+            all.drain(r, p.codeIndex, p.codeValue, r * k);
+        }
+        keptHeaps.addAll(heaps);
     }
 
     /** {@code dst[off ..] = Σⱼ valueⱼ · table[indexⱼ]} over row r's codes ({@code table} has O columns). */
@@ -523,7 +564,8 @@ public final class CpuTrainingKernels implements TrainingKernels {
     // ---------------------------------------------------------------------------------------------------------
     // Backward
 
-    private void backward(Weights w, Pass p, float[] t, float[] norms, ParameterTensors grads) {
+    private void backward(Weights w, Pass p, float[] t, float[] norms, ParameterTensors grads,
+                          boolean projectExpertRows) {
         int tokens = p.tokens;
         // Every gradient tensor is written whole below (rows of unselected experts as zeros), so none is cleared.
         // dy = 2(y − t) / (‖t‖·T·O)
@@ -554,7 +596,7 @@ public final class CpuTrainingKernels implements TrainingKernels {
                     dm[e] = dy[e] * p.base[e];
                 }
             });
-            expertGradients(w, p, dm, grads);
+            expertGradients(w, p, dm, grads, projectExpertRows);
             // dW_dec [H, O] = zᵀ·dbase;  dz [T, H] = dbase·W_decᵀ
             PackedMatrix dBaseRows = packed("dbase", r -> PackedMatrix.ofRows("dbase", MemorySegment.ofArray(dBase), F32,
                     tokens, outDim, kern.nr, pool, false, r));
@@ -633,7 +675,7 @@ public final class CpuTrainingKernels implements TrainingKernels {
      * {@link #EXPERT_BLOCK} experts and written row by row of W_cond, a run of the block's width each, rather than
      * one strided element per expert and output.
      */
-    private void expertGradients(Weights w, Pass p, float[] dm, ParameterTensors grads) {
+    private void expertGradients(Weights w, Pass p, float[] dm, ParameterTensors grads, boolean project) {
         int tokens = p.tokens;
         float[] da = buffer("da", tokens * k);
         forRows(tokens, (r0, r1) -> {
@@ -644,10 +686,12 @@ public final class CpuTrainingKernels implements TrainingKernels {
         MemorySegment dGate = grads.tensor("gate").data();
         MemorySegment dGateBias = grads.tensor("gate_bias").data();
         MemorySegment dCond = grads.tensor("W_cond").data();
+        MemorySegment cond = data("W_cond");
         sparseRows(p, experts, EXPERT_BLOCK, (pairs, start, n0, n1, scratch) -> {
             float[] cBlock = scratch[0];
             float[] gRow = scratch[1];
             float[] run = scratch[2];
+            double[] dots = new double[EXPERT_BLOCK];
             for (int b0 = n0; b0 < n1; b0 += EXPERT_BLOCK) {
                 int width = Math.min(EXPERT_BLOCK, n1 - b0);
                 Arrays.fill(cBlock, 0, width * outDim, 0f);
@@ -670,6 +714,16 @@ public final class CpuTrainingKernels implements TrainingKernels {
                         run[c] = cBlock[c * outDim + o];
                     }
                     MemorySegment.copy(run, 0, dCond, LE, ((long) o * experts + b0) * Float.BYTES, width);
+                }
+                if (project) {
+                    // DecoderNorm.removeParallelGradient on this block's columns, while they are in cache
+                    Arrays.fill(dots, 0, width, 0.0);
+                    for (int o = 0; o < outDim; o++) {
+                        kern.accumulateProducts(dCond, cond, (long) o * experts + b0, dots, 0, width);
+                    }
+                    for (int o = 0; o < outDim; o++) {
+                        kern.subtractParallel(dCond, cond, (long) o * experts + b0, dots, 0, width);
+                    }
                 }
             }
         }, new int[] {EXPERT_BLOCK * outDim, inDim, EXPERT_BLOCK}, true);
@@ -775,16 +829,24 @@ public final class CpuTrainingKernels implements TrainingKernels {
         void apply(Scratch s, int row0, int rows, int c0, int cols);
     }
 
-    /** One participant's buffers: a block of A packed, one C tile, and TopK heaps when selecting. */
+    /** One participant's buffers: a block of A packed, a row of A being packed, one C tile, and TopK heaps. */
     private static final class Scratch {
         final float[] aPacked;
+        final float[] row;
         final float[] tile;
         TopK topK;
 
         Scratch(int padded, int k, int nc) {
             aPacked = new float[padded * k];
+            row = new float[k];
             tile = new float[padded * nc];
         }
+    }
+
+    /** Packs rows [row0, row0 + rows) of a GEMM's A into {@code s.aPacked}. */
+    @FunctionalInterface
+    private interface RowPacker {
+        void pack(Scratch s, int row0, int rows);
     }
 
     /**
@@ -801,16 +863,19 @@ public final class CpuTrainingKernels implements TrainingKernels {
      */
     private void gemm(float[] a, int m, boolean transposedA, PackedMatrix b, Epilogue epilogue) {
         int kk = b.k;
+        gemm(m, b, transposedA ? (s, row0, rows) -> Gemm.packColumns(a, row0, m, rows, kk, kern.mr, s.aPacked)
+                : (s, row0, rows) -> Gemm.packRows(a, row0 * kk, kk, rows, kk, kern.mr, s.aPacked), epilogue);
+    }
+
+    /** {@code A·B} for an A of m rows that {@code packA} packs block by block. */
+    private void gemm(int m, PackedMatrix b, RowPacker packA, Epilogue epilogue) {
+        int kk = b.k;
         Gemm.RowBlocks plan = Gemm.RowBlocks.of(m, BLOCK_ROWS, kern.mr, pool.parallelism());
         int padded = Math.ceilDiv(plan.maxRows(), kern.mr) * kern.mr;
         pool.forEachBlock(plan.blocks(), () -> new Scratch(padded, kk, nc), (s, blk) -> {
             int row0 = plan.row0(blk);
             int rows = plan.rows(blk);
-            if (transposedA) {
-                Gemm.packColumns(a, row0, m, rows, kk, kern.mr, s.aPacked);
-            } else {
-                Gemm.packRows(a, row0 * kk, kk, rows, kk, kern.mr, s.aPacked);
-            }
+            packA.pack(s, row0, rows);
             for (int c0 = 0; c0 < b.n; c0 += nc) {
                 int cols = Math.min(nc, b.n - c0);
                 Gemm.multiply(kern, s.aPacked, rows, b, c0, cols, s.tile, nc);

@@ -1,5 +1,7 @@
 package dev.mxd.cpu;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 
 /**
@@ -72,16 +74,47 @@ final class Gemm {
                 int r = q * mr + i;
                 int o = base + i;
                 if (r < rows) {
-                    int s = so + r * ld;
-                    for (int c = 0; c < k; c++, o += mr) {
-                        dst[o] = src[s + c];
-                    }
+                    interleave(src, so + r * ld, k, mr, dst, o);
                 } else {
-                    for (int c = 0; c < k; c++, o += mr) {
-                        dst[o] = 0f;
-                    }
+                    interleaveZeros(k, mr, dst, o);
                 }
             }
+        }
+    }
+
+    /**
+     * {@link #packRows} from a row-major table of k floats per row in a segment (a model's weights, read where they
+     * are): its rows [row0, row0 + rows), each copied through {@code row} (at least k floats).
+     */
+    static void packRows(MemorySegment src, ValueLayout.OfFloat layout, long row0, int rows, int k, int mr, float[] row,
+                         float[] dst) {
+        int panels = Math.ceilDiv(rows, mr);
+        for (int q = 0; q < panels; q++) {
+            int base = q * mr * k;
+            for (int i = 0; i < mr; i++) {
+                int r = q * mr + i;
+                int o = base + i;
+                if (r < rows) {
+                    MemorySegment.copy(src, layout, (row0 + r) * k * Float.BYTES, row, 0, k);
+                    interleave(row, 0, k, mr, dst, o);
+                } else {
+                    interleaveZeros(k, mr, dst, o);
+                }
+            }
+        }
+    }
+
+    /** One row of a row panel: {@code dst[o + c·mr] = src[s + c]} for c &lt; k. */
+    private static void interleave(float[] src, int s, int k, int mr, float[] dst, int o) {
+        for (int c = 0; c < k; c++, o += mr) {
+            dst[o] = src[s + c];
+        }
+    }
+
+    /** A padding row of a row panel. */
+    private static void interleaveZeros(int k, int mr, float[] dst, int o) {
+        for (int c = 0; c < k; c++, o += mr) {
+            dst[o] = 0f;
         }
     }
 

@@ -115,6 +115,15 @@ abstract class Kernels {
     /** The first {@code i} in [from, to) with {@code v[i] > threshold}, else {@code to}. NaN never qualifies. */
     abstract int nextGreater(float[] v, int from, int to, float threshold);
 
+    /**
+     * Sets bit j of {@code bits[j / 64]} to {@code v[vo + j] > limits[lo + j]} for {@code j < n}, each element against
+     * its own threshold, in the ceil(n / 64) words it writes whole. NaN never qualifies.
+     */
+    abstract void greaterMask(float[] v, int vo, float[] limits, int lo, int n, long[] bits);
+
+    /** {@code v[vo + i] = relu(v[vo + i] + shift)} for {@code i < n}: the float sum, then relu as {@link #activate}. */
+    abstract void shiftedRelu(float[] v, int vo, int n, float shift);
+
     /** {@code Σ a[ao + i]·b[bo + i]} for {@code i < n} in float; the order of the sum is the implementation's. */
     abstract float dot(float[] a, int ao, float[] b, int bo, int n);
 

@@ -89,6 +89,24 @@ final class ScalarKernels extends Kernels {
     }
 
     @Override
+    void greaterMask(float[] v, int vo, float[] limits, int lo, int n, long[] bits) {
+        java.util.Arrays.fill(bits, 0, Math.ceilDiv(n, 64), 0L);
+        for (int j = 0; j < n; j++) {
+            if (v[vo + j] > limits[lo + j]) {
+                bits[j >>> 6] |= 1L << j;
+            }
+        }
+    }
+
+    @Override
+    void shiftedRelu(float[] v, int vo, int n, float shift) {
+        for (int i = 0; i < n; i++) {
+            float x = v[vo + i] + shift;
+            v[vo + i] = x > 0 ? x : 0f;
+        }
+    }
+
+    @Override
     float dot(float[] a, int ao, float[] b, int bo, int n) {
         float s = 0f;
         for (int i = 0; i < n; i++) {

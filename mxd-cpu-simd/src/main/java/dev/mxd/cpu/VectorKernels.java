@@ -192,6 +192,38 @@ final class VectorKernels extends Kernels {
         return to;
     }
 
+    /** L divides 64 at every width, so a vector's mask bits never straddle two words. */
+    @Override
+    void greaterMask(float[] v, int vo, float[] limits, int lo, int n, long[] bits) {
+        java.util.Arrays.fill(bits, 0, Math.ceilDiv(n, 64), 0L);
+        int j = 0;
+        for (; j <= n - L; j += L) {
+            long m = FloatVector.fromArray(F, v, vo + j)
+                    .compare(VectorOperators.GT, FloatVector.fromArray(F, limits, lo + j)).toLong();
+            bits[j >>> 6] |= m << (j & 63);
+        }
+        for (; j < n; j++) {
+            if (v[vo + j] > limits[lo + j]) {
+                bits[j >>> 6] |= 1L << j;
+            }
+        }
+    }
+
+    /** relu as {@link #relu}, of the float sum. */
+    @Override
+    void shiftedRelu(float[] v, int vo, int n, float shift) {
+        FloatVector zero = FloatVector.zero(F);
+        int i = 0;
+        for (; i <= n - L; i += L) {
+            FloatVector x = FloatVector.fromArray(F, v, vo + i).add(shift);
+            zero.blend(x, x.compare(VectorOperators.GT, 0f)).intoArray(v, vo + i);
+        }
+        for (; i < n; i++) {
+            float x = v[vo + i] + shift;
+            v[vo + i] = x > 0 ? x : 0f;
+        }
+    }
+
     @Override
     void exp(float[] v, int vo, int n) {
         smooth(null, false, v, vo, n);

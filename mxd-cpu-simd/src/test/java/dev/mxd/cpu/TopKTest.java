@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.SplittableRandom;
 import java.util.stream.IntStream;
@@ -45,14 +46,92 @@ class TopKTest {
                     float[] val = new float[k];
                     top.drain(row, idx, val, 0);
                     float[] s = scores[row];
-                    int[] expected = IntStream.range(0, n).boxed()
-                            .sorted(Comparator.<Integer>comparingDouble(i -> -s[i]).thenComparingInt(i -> i))
-                            .limit(k).mapToInt(Integer::intValue).toArray();
-                    assertArrayEquals(expected, idx, "n " + n + ", k " + k + ", row " + row);
+                    assertArrayEquals(sortedTopK(s, k), idx, "n " + n + ", k " + k + ", row " + row);
                     for (int j = 0; j < k; j++) {
                         assertEquals(s[idx[j]], val[j]);
                     }
                 }
+            }
+        }
+    }
+
+    /** The indices of a row's K best scores by a full sort: value descending, ties to the lower index. */
+    private static int[] sortedTopK(float[] s, int k) {
+        return IntStream.range(0, s.length).boxed()
+                .sorted(Comparator.<Integer>comparingDouble(i -> -s[i]).thenComparingInt(i -> i))
+                .limit(k).mapToInt(Integer::intValue).toArray();
+    }
+
+    /**
+     * Tiles laid out as a gate GEMM's (candidates down, rows across), offered by two participants that take
+     * alternate blocks of candidates and are merged: every row's K best, for row counts across a 64-bit mask word
+     * and candidate counts far past the reservoir, with ties and zeros (relu) among the scores.
+     */
+    @Test
+    void columnTilesOfTwoParticipantsGiveTheSortedTopK() {
+        SplittableRandom r = new SplittableRandom(5);
+        for (int rows : new int[] {1, 63, 70, 130}) {
+            for (int n : new int[] {1, 9, 400}) {
+                for (int k : new int[] {1, 3, Math.max(1, n / 2), n}) {
+                    if (k > n) {
+                        continue;
+                    }
+                    float[][] scores = new float[rows][n];
+                    for (float[] row : scores) {
+                        for (int i = 0; i < n; i++) {
+                            row[i] = r.nextInt(4) == 0 ? 0f : (float) r.nextInt(0, 50);
+                        }
+                    }
+                    TopK[] part = {new TopK(rows, k), new TopK(rows, k)};
+                    int block = 11, rowTile = 48, ldt = rowTile + 3;
+                    for (int c0 = 0, b = 0; c0 < n; c0 += block, b++) {
+                        int cols = Math.min(block, n - c0);
+                        for (int r0 = 0; r0 < rows; r0 += rowTile) {
+                            int width = Math.min(rowTile, rows - r0);
+                            float[] tile = new float[cols * ldt];
+                            for (int i = 0; i < cols; i++) {
+                                for (int j = 0; j < width; j++) {
+                                    tile[i * ldt + j] = scores[r0 + j][c0 + i];
+                                }
+                            }
+                            part[b % 2].offerColumns(kern, tile, ldt, cols, width, c0, r0);
+                        }
+                    }
+                    part[1].absorb(part[0], rows);
+                    for (int row = 0; row < rows; row++) {
+                        int[] idx = new int[k];
+                        float[] val = new float[k];
+                        part[1].drain(row, idx, val, 0);
+                        String where = "rows " + rows + ", n " + n + ", k " + k + ", row " + row;
+                        assertArrayEquals(sortedTopK(scores[row], k), idx, where);
+                        for (int j = 0; j < k; j++) {
+                            assertEquals(scores[row][idx[j]], val[j], where);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void keepLargestPutsTheLargestFirstAndReturnsTheLeastOfThem() {
+        SplittableRandom r = new SplittableRandom(12);
+        for (int n : new int[] {1, 2, 3, 17, 96}) {
+            for (int m = 1; m <= n; m += Math.max(1, n / 5)) {
+                long[] a = new long[n + 4];
+                for (int i = 0; i < a.length; i++) {
+                    a[i] = r.nextLong() ^ i;
+                }
+                long[] sorted = Arrays.copyOfRange(a, 2, 2 + n);
+                Arrays.sort(sorted);
+                long[] before = a.clone();
+                long least = TopK.keepLargest(a, 2, n, m);
+                assertEquals(sorted[n - m], least, "n " + n + ", m " + m);
+                long[] kept = Arrays.copyOfRange(a, 2, 2 + m);
+                Arrays.sort(kept);
+                assertArrayEquals(Arrays.copyOfRange(sorted, n - m, n), kept, "n " + n + ", m " + m);
+                assertEquals(before[0], a[0]);
+                assertEquals(before[n + 3], a[n + 3]);
             }
         }
     }
