@@ -671,26 +671,24 @@ public final class CpuTrainingKernels implements TrainingKernels {
      * The sparse part of an MxD's backward pass, over the (token, expert) pairs with a non-zero code (a zero code
      * has relu'(g) = 0 and contributes nothing): {@code daₙ = dm·C[n]}, {@code dC[n] += aₙ·dm},
      * {@code dgate[n] += daₙ·x}, {@code dgate_bias[n] += daₙ}. Every expert's rows are written, zero for those no
-     * token selected. C's gradient rows are columns of W_cond [O, N]: they are gathered for a block of
-     * {@link #EXPERT_BLOCK} experts and written row by row of W_cond, a run of the block's width each, rather than
-     * one strided element per expert and output.
+     * token selected.
+     *
+     * <p>Expert by expert, so that C[n] is read once, in order of n, for all of its tokens (in token order, a token's
+     * K rows of C are K random reads). C's gradient rows are columns of W_cond [O, N]: a block of
+     * {@link #EXPERT_BLOCK} experts is summed as rows, projected there (with {@code project}, on the block's rows of
+     * C, which {@link #expertRows} copied from W_cond for this call), then written to W_cond through a tile of
+     * {@value #TILE_OUTPUTS} outputs, so that each of W_cond's rows gets a run of the block's width and neither side
+     * is read one element per cache line.
      */
     private void expertGradients(Weights w, Pass p, float[] dm, ParameterTensors grads, boolean project) {
-        int tokens = p.tokens;
-        float[] da = buffer("da", tokens * k);
-        forRows(tokens, (r0, r1) -> {
-            for (int e = r0 * k; e < r1 * k; e++) {
-                da[e] = p.codeValue[e] != 0f ? kern.dot(dm, (e / k) * outDim, w.cRows, p.codeIndex[e] * outDim, outDim) : 0f;
-            }
-        });
         MemorySegment dGate = grads.tensor("gate").data();
         MemorySegment dGateBias = grads.tensor("gate_bias").data();
         MemorySegment dCond = grads.tensor("W_cond").data();
-        MemorySegment cond = data("W_cond");
+        float[] c = w.cRows;
         sparseRows(p, experts, EXPERT_BLOCK, (pairs, start, n0, n1, scratch) -> {
             float[] cBlock = scratch[0];
             float[] gRow = scratch[1];
-            float[] run = scratch[2];
+            float[] tile = scratch[2];
             double[] dots = new double[EXPERT_BLOCK];
             for (int b0 = n0; b0 < n1; b0 += EXPERT_BLOCK) {
                 int width = Math.min(EXPERT_BLOCK, n1 - b0);
@@ -702,31 +700,75 @@ public final class CpuTrainingKernels implements TrainingKernels {
                     for (int q = start[n]; q < start[n + 1]; q++) {
                         int e = pairs[q];
                         int r = e / k;
+                        float da = kern.dot(dm, r * outDim, c, n * outDim, outDim);
                         kern.axpy(p.codeValue[e], dm, r * outDim, cBlock, co, outDim);
-                        kern.axpy(da[e], p.x, r * inDim, gRow, 0, inDim);
-                        bias += da[e];
+                        kern.axpy(da, p.x, r * inDim, gRow, 0, inDim);
+                        bias += da;
                     }
                     MemorySegment.copy(gRow, 0, dGate, LE, (long) n * inDim * Float.BYTES, inDim);
                     dGateBias.setAtIndex(LE, n, bias);
                 }
-                for (int o = 0; o < outDim; o++) {
-                    for (int c = 0; c < width; c++) {
-                        run[c] = cBlock[c * outDim + o];
-                    }
-                    MemorySegment.copy(run, 0, dCond, LE, ((long) o * experts + b0) * Float.BYTES, width);
-                }
                 if (project) {
-                    // DecoderNorm.removeParallelGradient on this block's columns, while they are in cache
-                    Arrays.fill(dots, 0, width, 0.0);
-                    for (int o = 0; o < outDim; o++) {
-                        kern.accumulateProducts(dCond, cond, (long) o * experts + b0, dots, 0, width);
+                    rowProducts(cBlock, c, b0 * outDim, outDim, width, dots);
+                    for (int j = 0; j < width; j++) {
+                        if (dots[j] != 0) {
+                            kern.subtractScaled(cBlock, j * outDim, dots[j], c, (b0 + j) * outDim, outDim);
+                        }
                     }
-                    for (int o = 0; o < outDim; o++) {
-                        kern.subtractParallel(dCond, cond, (long) o * experts + b0, dots, 0, width);
+                }
+                for (int o0 = 0; o0 < outDim; o0 += TILE_OUTPUTS) {
+                    int rows = Math.min(TILE_OUTPUTS, outDim - o0);
+                    for (int j = 0; j < width; j++) {
+                        for (int r = 0, from = j * outDim + o0; r < rows; r++) {
+                            tile[r * width + j] = cBlock[from + r];
+                        }
+                    }
+                    for (int r = 0; r < rows; r++) {
+                        MemorySegment.copy(tile, r * width, dCond, LE, ((long) (o0 + r) * experts + b0) * Float.BYTES,
+                                width);
                     }
                 }
             }
-        }, new int[] {EXPERT_BLOCK * outDim, inDim, EXPERT_BLOCK}, true);
+        }, new int[] {EXPERT_BLOCK * outDim, inDim, TILE_OUTPUTS * EXPERT_BLOCK}, true);
+    }
+
+    /**
+     * {@code dots[j] = Σ_o (double) g[j·len + o]·w[wo + j·len + o]} for the {@code count} rows of g, each summed in
+     * order of o in double, as {@link DecoderNorm#removeParallelGradient} sums (the products of floats are exact in
+     * double, so the results are bit-identical to it). Eight rows go together, their eight chains of additions
+     * overlapping; the order within each row is kept.
+     */
+    private static void rowProducts(float[] g, float[] w, int wo, int len, int count, double[] dots) {
+        int j = 0;
+        for (; j + 8 <= count; j += 8) {
+            int g0 = j * len, w0 = wo + j * len;
+            double s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+            for (int o = 0; o < len; o++) {
+                s0 += (double) g[g0 + o] * w[w0 + o];
+                s1 += (double) g[g0 + len + o] * w[w0 + len + o];
+                s2 += (double) g[g0 + 2 * len + o] * w[w0 + 2 * len + o];
+                s3 += (double) g[g0 + 3 * len + o] * w[w0 + 3 * len + o];
+                s4 += (double) g[g0 + 4 * len + o] * w[w0 + 4 * len + o];
+                s5 += (double) g[g0 + 5 * len + o] * w[w0 + 5 * len + o];
+                s6 += (double) g[g0 + 6 * len + o] * w[w0 + 6 * len + o];
+                s7 += (double) g[g0 + 7 * len + o] * w[w0 + 7 * len + o];
+            }
+            dots[j] = s0;
+            dots[j + 1] = s1;
+            dots[j + 2] = s2;
+            dots[j + 3] = s3;
+            dots[j + 4] = s4;
+            dots[j + 5] = s5;
+            dots[j + 6] = s6;
+            dots[j + 7] = s7;
+        }
+        for (; j < count; j++) {
+            double s = 0;
+            for (int o = 0, g0 = j * len, w0 = wo + j * len; o < len; o++) {
+                s += (double) g[g0 + o] * w[w0 + o];
+            }
+            dots[j] = s;
+        }
     }
 
     /**

@@ -143,6 +143,9 @@ abstract class Kernels {
     /** {@code g[off + j] = (float) (g[off + j] − dots[so + j]·w[off + j])} where {@code dots[so + j] != 0}, j &lt; n. */
     abstract void subtractParallel(MemorySegment g, MemorySegment w, long off, double[] dots, int so, int n);
 
+    /** {@code g[go + j] = (float) (g[go + j] − d·w[wo + j])} for {@code j < n}: {@link #subtractParallel} for one row. */
+    abstract void subtractScaled(float[] g, int go, double d, float[] w, int wo, int n);
+
     private static boolean vectorModuleReadable() {
         return ModuleLayer.boot().findModule(VECTOR_MODULE)
                 .map(m -> Kernels.class.getModule().canRead(m))

@@ -145,4 +145,11 @@ final class ScalarKernels extends Kernels {
             }
         }
     }
+
+    @Override
+    void subtractScaled(float[] g, int go, double d, float[] w, int wo, int n) {
+        for (int j = 0; j < n; j++) {
+            g[go + j] = (float) (g[go + j] - d * w[wo + j]);
+        }
+    }
 }

@@ -435,4 +435,17 @@ final class VectorKernels extends Kernels {
             }
         }
     }
+
+    @Override
+    void subtractScaled(float[] g, int go, double d, float[] w, int wo, int n) {
+        int j = 0;
+        for (; j <= n - DL; j += DL) {
+            DoubleVector gj = widen(FloatVector.fromArray(FH, g, go + j));
+            DoubleVector wj = widen(FloatVector.fromArray(FH, w, wo + j));
+            narrow(gj.sub(wj.mul(d))).intoArray(g, go + j);
+        }
+        for (; j < n; j++) {
+            g[go + j] = (float) (g[go + j] - d * w[wo + j]);
+        }
+    }
 }

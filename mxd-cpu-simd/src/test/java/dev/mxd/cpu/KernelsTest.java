@@ -69,6 +69,26 @@ class KernelsTest {
         }
     }
 
+    /** The projection's subtraction on heap rows: each element alone in double, so bit-identical at every width. */
+    @ParameterizedTest
+    @MethodSource("kernels")
+    void subtractScaledIsTheDoubleDefinitionBitForBit(Kernels kern) {
+        SplittableRandom r = new SplittableRandom(7);
+        for (int n : LENGTHS) {
+            float[] g = random(r, n + 3);
+            float[] w = random(r, n + 5);
+            double d = r.nextDouble() * 4 - 2;
+            float[] out = g.clone();
+            kern.subtractScaled(out, 2, d, w, 4, n);
+            for (int i = 0; i < g.length; i++) {
+                boolean inside = i >= 2 && i < 2 + n;
+                float expected = inside ? (float) (g[i] - d * w[i + 2]) : g[i];
+                assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(out[i]),
+                        "n " + n + " at " + i);
+            }
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("kernels")
     void expIsWithinAFewUlpOfTheDoubleExponential(Kernels kern) {
