@@ -67,19 +67,7 @@ final class Gemm {
      * panel q holds rows [q·mr, q·mr + mr) as k consecutive groups of mr floats, zero past {@code rows}.
      */
     static void packRows(float[] src, int so, int ld, int rows, int k, int mr, float[] dst) {
-        int panels = Math.ceilDiv(rows, mr);
-        for (int q = 0; q < panels; q++) {
-            int base = q * mr * k;
-            for (int i = 0; i < mr; i++) {
-                int r = q * mr + i;
-                int o = base + i;
-                if (r < rows) {
-                    interleave(src, so + r * ld, k, mr, dst, o);
-                } else {
-                    interleaveZeros(k, mr, dst, o);
-                }
-            }
-        }
+        packPanels(rows, k, mr, dst, (r, o) -> interleave(src, so + r * ld, k, mr, dst, o));
     }
 
     /**
@@ -88,17 +76,29 @@ final class Gemm {
      */
     static void packRows(MemorySegment src, ValueLayout.OfFloat layout, long row0, int rows, int k, int mr, float[] row,
                          float[] dst) {
+        packPanels(rows, k, mr, dst, (r, o) -> {
+            MemorySegment.copy(src, layout, (row0 + r) * k * Float.BYTES, row, 0, k);
+            interleave(row, 0, k, mr, dst, o);
+        });
+    }
+
+    /** Writes row r of a packed operand into its panel, its first element at {@code dst[o]} (see {@link #interleave}). */
+    @FunctionalInterface
+    private interface PanelRow {
+        void write(int r, int o);
+    }
+
+    /** The panel loop of both {@code packRows}: each live row through {@code row}, the padding rows as zeros. */
+    private static void packPanels(int rows, int k, int mr, float[] dst, PanelRow row) {
         int panels = Math.ceilDiv(rows, mr);
         for (int q = 0; q < panels; q++) {
             int base = q * mr * k;
             for (int i = 0; i < mr; i++) {
                 int r = q * mr + i;
-                int o = base + i;
                 if (r < rows) {
-                    MemorySegment.copy(src, layout, (row0 + r) * k * Float.BYTES, row, 0, k);
-                    interleave(row, 0, k, mr, dst, o);
+                    row.write(r, base + i);
                 } else {
-                    interleaveZeros(k, mr, dst, o);
+                    interleaveZeros(k, mr, dst, base + i);
                 }
             }
         }
