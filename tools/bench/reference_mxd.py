@@ -31,6 +31,7 @@ import argparse
 import json
 import math
 import os
+import re
 import statistics
 import struct
 import sys
@@ -372,7 +373,7 @@ def cmd_train(args):
     params = [v for k, v in p.items() if k != "b_dec"]
     optimizer = torch.optim.AdamW(params, lr=4e-4, weight_decay=0.0)
     # the reference steps its scheduler before the optimiser, which torch warns about once
-    warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step()` before")
+    warnings.filterwarnings("ignore", message=re.escape("Detected call of `lr_scheduler.step()` before"))
     # constantwithwarmup, as the reference's optim.py builds it
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda=lambda s: min(1.0, (s + 1) / 5000))
     gen = torch.Generator().manual_seed(args.seed + 1)
