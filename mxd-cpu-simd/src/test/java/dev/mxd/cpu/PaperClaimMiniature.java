@@ -18,8 +18,8 @@ import java.util.SplittableRandom;
  * <p>The MLP: I = O = 64, 256 hidden GELU units, weights ~ N(0, 1/fan_in), biases ~ N(0, 0.1²), x ~ N(0, 1). The
  * TC has width 8·I = 512; the MxD has H = 4·I = 256 and the equal-parameter N of DESIGN §1
  * ({@link MxdConfig#equalParameterExperts}). Both use the reference's initialisation and decoder-norm, AdamW,
- * constantwithwarmup (5 % warm-up), batch 1024. Run with the test class path, e.g.
- * {@code java --add-modules jdk.incubator.vector -cp ... dev.mxd.cpu.PaperClaimMiniature [steps] [lr] [K ...]}
+ * constantwithwarmup (5 % warm-up), batch 1024. Run with
+ * {@code tools/run-test-main mxd-cpu-simd dev.mxd.cpu.PaperClaimMiniature [steps] [lr] [K ...]}
  * (defaults 1000 steps, lr 1e-3, K = 8 16).
  */
 public final class PaperClaimMiniature {

@@ -21,11 +21,9 @@ import java.util.Optional;
  * A quick measurement without JMH (the {@code jmh} module has the real benchmarks): {@link Sgemm} against OpenBLAS
  * {@code cblas_sgemm} called through FFM, alternating in one process, then the MxD forward at the paper's GPT-2
  * shape (I = O = 768, H = 3072, N = 21490, K = 32, relu, T = 2048) with the heap bytes one forward allocates.
- * Uses public API only, so it runs from source after {@code mvn -pl mxd-cpu-simd -am install -DskipTests}:
  * <pre>
  * OPENBLAS_CORETYPE=SkylakeX OPENBLAS_THREAD_TIMEOUT=4 OPENBLAS_NUM_THREADS=2 \
- *   java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
- *   -cp mxd-api/target/classes:mxd-cpu-simd/target/classes mxd-cpu-simd/src/test/java/dev/mxd/cpu/Throughput.java [rounds]
+ *   tools/run-test-main mxd-cpu-simd dev.mxd.cpu.Throughput [rounds]
  * </pre>
  * The machine may be shared: compare the ratios within one run, and the best and median of several rounds. On the
  * 2-core Zen 5 machine OpenBLAS 0.3.21 picks its AVX2 "Haswell" kernels inside a JVM (about 190 GFLOPS);

@@ -13,8 +13,8 @@ import java.util.SplittableRandom;
 /**
  * The parts of one training step at the paper's GPT-2 shape (I = O = 768, H = 3072, N = 21490, K = 32), timed
  * with the wall clock: decoder-norm, forward + backward with the decoder-gradient projection fused in (the
- * trainer's path), AdamW. Not a test and not JMH: a quick look at where a step's time goes. Run with the test class path, e.g.
- * {@code java --add-modules jdk.incubator.vector -cp ... dev.mxd.cpu.TrainingStepTiming [tokens] [steps] [gpt2|small]}.
+ * trainer's path), AdamW. Not a test and not JMH: a quick look at where a step's time goes. Run with
+ * {@code tools/run-test-main mxd-cpu-simd dev.mxd.cpu.TrainingStepTiming [tokens] [steps] [gpt2|small]}.
  * It ends with a checksum of the weights, to compare runs (e.g. with other {@code -Dmxd.threads}).
  */
 public final class TrainingStepTiming {

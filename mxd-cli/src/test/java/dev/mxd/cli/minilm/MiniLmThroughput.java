@@ -6,7 +6,7 @@ import java.util.List;
 /**
  * A quick measurement, not a test: the time to load the model, and the Java forward's tokens/s on 128-token Europarl
  * sequences, one at a time and batched, against ONNX Runtime in the same JVM on the same sequences. Arguments:
- * [rounds (default 3)] [batch (default 16)]. Run with the test class path (see the README).
+ * [rounds (default 3)] [batch (default 16)]. Run with {@code tools/run-test-main mxd-cli dev.mxd.cli.minilm.MiniLmThroughput ...}.
  */
 public final class MiniLmThroughput {
     private MiniLmThroughput() {
