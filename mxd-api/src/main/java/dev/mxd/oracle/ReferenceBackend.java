@@ -3,6 +3,7 @@ package dev.mxd.oracle;
 import dev.mxd.Availability;
 import dev.mxd.Backend;
 import dev.mxd.Codes;
+import dev.mxd.DenseOps;
 import dev.mxd.MxdLayer;
 import dev.mxd.MxdModel;
 import dev.mxd.train.ReferenceTrainingKernels;
@@ -42,6 +43,12 @@ public final class ReferenceBackend implements Backend {
             throw new IllegalStateException("cannot train a closed MxdModel on backend " + NAME);
         }
         return Optional.of(new ReferenceTrainingKernels(model));
+    }
+
+    /** Plain float64 loops ({@link OracleDenseOps}): what other backends' dense operations are checked against. */
+    @Override
+    public DenseOps denseOps() {
+        return new OracleDenseOps();
     }
 
     private static final class Layer extends MxdLayer {

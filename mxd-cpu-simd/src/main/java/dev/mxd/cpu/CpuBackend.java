@@ -2,6 +2,7 @@ package dev.mxd.cpu;
 
 import dev.mxd.Availability;
 import dev.mxd.Backend;
+import dev.mxd.DenseOps;
 import dev.mxd.MxdBackendException;
 import dev.mxd.MxdLayer;
 import dev.mxd.MxdModel;
@@ -52,10 +53,7 @@ public final class CpuBackend implements Backend {
     @Override
     public MxdLayer load(MxdModel model) {
         Objects.requireNonNull(model, "model");
-        Availability a = availability();
-        if (!a.available()) {
-            throw new MxdBackendException("backend " + NAME + " is unavailable: " + a.detail());
-        }
+        requireAvailable();
         if (model.isClosed()) {
             throw new IllegalStateException("cannot load a closed MxdModel onto backend " + NAME);
         }
@@ -72,11 +70,27 @@ public final class CpuBackend implements Backend {
     @Override
     public Optional<TrainingKernels> training(MxdModel model) {
         Objects.requireNonNull(model, "model");
+        requireAvailable();
+        return Optional.of(new CpuTrainingKernels(model, Kernels.get(), WorkerPool.shared()));
+    }
+
+    /**
+     * {@link PackedDense} and {@link Attention} as {@link DenseOps} ({@link CpuDenseOps}); closing them releases
+     * nothing.
+     *
+     * @throws MxdBackendException when the backend is unavailable, with the reason
+     */
+    @Override
+    public DenseOps denseOps() {
+        requireAvailable();
+        return new CpuDenseOps();
+    }
+
+    private void requireAvailable() {
         Availability a = availability();
         if (!a.available()) {
             throw new MxdBackendException("backend " + NAME + " is unavailable: " + a.detail());
         }
-        return Optional.of(new CpuTrainingKernels(model, Kernels.get(), WorkerPool.shared()));
     }
 
     private static Availability probe() {

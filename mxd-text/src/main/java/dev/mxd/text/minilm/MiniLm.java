@@ -1,8 +1,8 @@
 package dev.mxd.text.minilm;
 
 import dev.mxd.Activation;
-import dev.mxd.cpu.Attention;
-import dev.mxd.cpu.PackedDense;
+import dev.mxd.DenseOps;
+import dev.mxd.DenseOps.Dense;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -16,9 +16,9 @@ import java.util.Objects;
 /**
  * all-MiniLM-L6-v2 (a 6-layer BERT: width 384, 12 heads of 32, MLP 1536 with exact GELU) computed in Java from the
  * weights of its ONNX file, the way that file's graph computes it, so that {@link #lastHiddenState} matches
- * ONNX Runtime's {@code last_hidden_state} on the same tokens (DESIGN §7). The dense layers run on the cpu
- * backend's GEMM with weights packed once at load ({@link PackedDense}); attention runs per sequence and head
- * ({@link Attention}).
+ * ONNX Runtime's {@code last_hidden_state} on the same tokens (DESIGN §7). The dense layers and attention run on
+ * the {@link DenseOps} of a backend (weights packed or uploaded once at load), so the model follows
+ * {@code -Dmxd.backend} like mxd's own layers; LayerNorm, the residual adds and the embeddings stay in Java.
  *
  * <p>Per layer, on the rows x of a sequence (every position attends to every other: there is no padding):
  * <ol>
@@ -30,8 +30,10 @@ import java.util.Objects;
  * The input rows are LayerNorm(word + token type 0 + position embeddings). The LayerNorm epsilons and the attention
  * divisor are read from the graph's constants (1e-12 and √32 = 5.656854 in the shipped file), not assumed.
  *
- * <p>Weights live on the heap (about 90 MB); nothing to close. Immutable after load and safe to call from several
- * threads at once.
+ * <p>The embeddings live on the heap, the dense weights (about 90 MB) where the ops keep them. The caller keeps
+ * ownership of the ops the model was loaded with and closes them after the model's last call; that releases the
+ * model's weights on the backend. Immutable after load and safe to call from several threads at once (a backend
+ * may serialise the calls).
  */
 public final class MiniLm implements SentenceEncoder {
     /** The classpath resource holding the model: the fp32 ONNX export inside langchain4j's all-MiniLM-L6-v2 jar. */
@@ -56,18 +58,20 @@ public final class MiniLm implements SentenceEncoder {
     }
 
     /** One transformer layer's weights; {@code qkv} outputs q, k and v side by side ([·, 3·WIDTH]). */
-    private record Layer(PackedDense qkv, float divisor, PackedDense attentionOut, Norm attentionNorm,
-                         PackedDense intermediate, PackedDense output, Norm outputNorm) {
+    private record Layer(Dense qkv, float divisor, Dense attentionOut, Norm attentionNorm, Dense intermediate,
+                         Dense output, Norm outputNorm) {
     }
 
+    private final DenseOps ops;
     private final float[] wordEmbeddings;
     private final float[] positionEmbeddings;
     private final float[] tokenType0;
     private final Norm embeddingNorm;
     private final Layer[] layers;
 
-    private MiniLm(float[] wordEmbeddings, float[] positionEmbeddings, float[] tokenType0, Norm embeddingNorm,
-                   Layer[] layers) {
+    private MiniLm(DenseOps ops, float[] wordEmbeddings, float[] positionEmbeddings, float[] tokenType0,
+                   Norm embeddingNorm, Layer[] layers) {
+        this.ops = ops;
         this.wordEmbeddings = wordEmbeddings;
         this.positionEmbeddings = positionEmbeddings;
         this.tokenType0 = tokenType0;
@@ -76,29 +80,32 @@ public final class MiniLm implements SentenceEncoder {
     }
 
     /**
-     * Loads the model from the classpath resource {@link #MODEL_RESOURCE}.
+     * Loads the model from the classpath resource {@link #MODEL_RESOURCE} onto {@code ops}.
      *
-     * @throws IllegalStateException when the resource is not on the class path
+     * @param ops the dense operations to run on (e.g. {@code Backends.select().denseOps()}); the caller keeps them
+     * @throws IllegalStateException when the resource is not on the class path, or the ops are closed
      */
-    public static MiniLm load() {
-        return fromOnnx(modelBytes());
+    public static MiniLm load(DenseOps ops) {
+        return fromOnnx(modelBytes(), ops);
     }
 
     /**
-     * Loads the model from an ONNX file with the graph of all-MiniLM-L6-v2.
+     * Loads the model from an ONNX file with the graph of all-MiniLM-L6-v2 onto {@code ops} (the caller keeps them).
      *
      * @throws IllegalArgumentException naming the missing or misshapen tensor or node
      */
-    public static MiniLm fromOnnx(Path onnx) throws IOException {
-        return fromOnnx(Files.readAllBytes(onnx));
+    public static MiniLm fromOnnx(Path onnx, DenseOps ops) throws IOException {
+        return fromOnnx(Files.readAllBytes(onnx), ops);
     }
 
     /**
-     * Loads the model from the bytes of an ONNX file with the graph of all-MiniLM-L6-v2; the bytes are not kept.
+     * Loads the model from the bytes of an ONNX file with the graph of all-MiniLM-L6-v2 onto {@code ops} (the
+     * caller keeps them); the bytes are not kept.
      *
      * @throws IllegalArgumentException naming the missing or misshapen tensor or node
      */
-    public static MiniLm fromOnnx(byte[] onnx) {
+    public static MiniLm fromOnnx(byte[] onnx, DenseOps ops) {
+        Objects.requireNonNull(ops, "ops");
         OnnxWeights w = OnnxWeights.parse(onnx);
         float[] word = w.tensor("embeddings.word_embeddings.weight", VOCABULARY, WIDTH);
         float[] position = w.tensor("embeddings.position_embeddings.weight", MAX_POSITIONS, WIDTH);
@@ -120,16 +127,17 @@ public final class MiniLm implements SentenceEncoder {
                         WIDTH);
             }
             layers[l] = new Layer(
-                    PackedDense.of(p + "attention.self.qkv", qkv, WIDTH, 3 * WIDTH, qkvBias, null),
+                    ops.dense(p + "attention.self.qkv", qkv, WIDTH, 3 * WIDTH, qkvBias, null),
                     w.scalarInput(node + "attention/self/Div", "Div", 1),
-                    dense(w, p + "attention.output.dense", node + "attention/output/dense/MatMul", WIDTH, WIDTH, null),
+                    dense(ops, w, p + "attention.output.dense", node + "attention/output/dense/MatMul", WIDTH, WIDTH,
+                            null),
                     norm(w, p + "attention.output.LayerNorm", node + "attention/output/LayerNorm"),
-                    dense(w, p + "intermediate.dense", node + "intermediate/dense/MatMul", WIDTH, MLP_WIDTH,
+                    dense(ops, w, p + "intermediate.dense", node + "intermediate/dense/MatMul", WIDTH, MLP_WIDTH,
                             Activation.GELU),
-                    dense(w, p + "output.dense", node + "output/dense/MatMul", MLP_WIDTH, WIDTH, null),
+                    dense(ops, w, p + "output.dense", node + "output/dense/MatMul", MLP_WIDTH, WIDTH, null),
                     norm(w, p + "output.LayerNorm", node + "output/LayerNorm"));
         }
-        return new MiniLm(word, position, tokenType0, embeddingNorm, layers);
+        return new MiniLm(ops, word, position, tokenType0, embeddingNorm, layers);
     }
 
     /** The bytes of {@link #MODEL_RESOURCE} (90 MB). */
@@ -145,8 +153,9 @@ public final class MiniLm implements SentenceEncoder {
         }
     }
 
-    private static PackedDense dense(OnnxWeights w, String name, String matMul, int in, int out, Activation act) {
-        return PackedDense.of(name, w.matMulWeight(matMul, in, out), in, out, w.tensor(name + ".bias", out), act);
+    private static Dense dense(DenseOps ops, OnnxWeights w, String name, String matMul, int in, int out,
+                               Activation act) {
+        return ops.dense(name, w.matMulWeight(matMul, in, out), in, out, w.tensor(name + ".bias", out), act);
     }
 
     /** A LayerNorm's parameters by name; its epsilon is the constant its decomposed graph adds to the variance. */
@@ -171,8 +180,8 @@ public final class MiniLm implements SentenceEncoder {
     }
 
     /**
-     * Runs several sequences at once: their rows are stacked into one matrix for the dense layers (larger GEMMs run
-     * faster), attention stays within each sequence. Each result equals what {@link #lastHiddenState} gives for that
+     * Runs several sequences at once: their rows are stacked into one matrix for the dense layers (larger products
+     * run faster), attention stays within each sequence. Each result equals what {@link #lastHiddenState} gives for that
      * sequence alone, up to float rounding.
      *
      * @param sequences token ids per sequence, as for {@link #lastHiddenState}
@@ -224,7 +233,7 @@ public final class MiniLm implements SentenceEncoder {
         for (int l = 0; l < LAYERS; l++) {
             Layer w = layers[l];
             w.qkv.apply(rows, x, qkv);
-            Attention.selfAttention(qkv, start, HEADS, HEAD_WIDTH, w.divisor, context);
+            ops.selfAttention(qkv, start, HEADS, HEAD_WIDTH, w.divisor, context);
             w.attentionOut.apply(rows, context, mlpIn);
             add(mlpIn, x);
             layerNorm(w.attentionNorm, mlpIn, mlpIn, rows);

@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.onnxruntime.OrtException;
 import dev.mxd.Activation;
+import dev.mxd.Backends;
+import dev.mxd.DenseOps;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -19,13 +21,15 @@ import org.junit.jupiter.api.Test;
  * The Java forward of all-MiniLM-L6-v2 against ONNX Runtime on the same model file and tokens: Europarl documents in
  * English, German, French, Spanish, Finnish, Italian, Romanian and Greek (the token fixture's documents 800, 2000,
  * 400, 6400, 1600, 0, 1200, 9200), each cut at 128 tokens, the Greek one also at 512 (the longest the model takes),
- * and document 10364, a single period (3 tokens).
+ * and document 10364, a single period (3 tokens). The model runs on the cpu backend; {@code MiniLmBackendsTest}
+ * holds the other backends to the same model on the reference backend.
  */
 class MiniLmTest {
     /** DESIGN §7: max|ours − ort| ≤ 1e-4 · max|ort| per sequence. */
     private static final double TOLERANCE = 1e-4;
 
     private static byte[] onnx;
+    private static DenseOps ops;
     private static MiniLm model;
     private static OrtReference reference;
     private static List<TokenFixture> sequences;
@@ -33,7 +37,8 @@ class MiniLmTest {
     @BeforeAll
     static void load() throws OrtException {
         onnx = MiniLm.modelBytes();
-        model = MiniLm.fromOnnx(onnx);
+        ops = Backends.select("cpu").denseOps();
+        model = MiniLm.fromOnnx(onnx, ops);
         reference = new OrtReference(onnx);
         sequences = TokenFixture.all();
     }
@@ -41,6 +46,7 @@ class MiniLmTest {
     @AfterAll
     static void close() throws OrtException {
         reference.close();
+        ops.close();
     }
 
     @Test
@@ -142,7 +148,7 @@ class MiniLmTest {
 
     @Test
     void aBrokenModelFileIsNamed() {
-        var garbage = assertThrows(IllegalArgumentException.class, () -> MiniLm.fromOnnx(new byte[] {1, 2, 3}));
+        var garbage = assertThrows(IllegalArgumentException.class, () -> MiniLm.fromOnnx(new byte[] {1, 2, 3}, ops));
         assertTrue(garbage.getMessage().startsWith("not an ONNX model"), garbage.getMessage());
         OnnxWeights w = OnnxWeights.parse(onnx);
         var missing = assertThrows(IllegalArgumentException.class, () -> w.tensor("encoder.layer.6.output.dense.bias", 384));
@@ -165,13 +171,18 @@ class MiniLmTest {
     }
 
     static void assertClose(float[] want, float[] got, String what) {
+        assertClose(want, got, what, TOLERANCE);
+    }
+
+    /** max|got − want| ≤ tolerance · max|want|. */
+    static void assertClose(float[] want, float[] got, String what, double tolerance) {
         assertEquals(want.length, got.length, what);
         double maxWant = 0, maxErr = 0;
         for (int i = 0; i < want.length; i++) {
             maxWant = Math.max(maxWant, Math.abs(want[i]));
             maxErr = Math.max(maxErr, Math.abs((double) got[i] - want[i]));
         }
-        assertTrue(maxErr <= TOLERANCE * maxWant, what + ": max|error| = " + maxErr + " > " + TOLERANCE + " · " + maxWant);
+        assertTrue(maxErr <= tolerance * maxWant, what + ": max|error| = " + maxErr + " > " + tolerance + " · " + maxWant);
     }
 
     /** GELU(x·W1 + b1)·W2 + b2 in double. */

@@ -1,5 +1,7 @@
 package dev.mxd.text.minilm;
 
+import dev.mxd.Backends;
+import dev.mxd.DenseOps;
 import dev.mxd.text.Europarl;
 import java.util.ArrayList;
 import java.util.List;
@@ -7,7 +9,7 @@ import java.util.List;
 /**
  * A quick measurement, not a test: the time to load the model, and the Java forward's tokens/s on 128-token Europarl
  * sequences, one at a time and batched, against ONNX Runtime in the same JVM on the same sequences. Arguments:
- * [rounds (default 3)] [batch (default 16)]. Run with {@code tools/run-test-main mxd-text dev.mxd.text.minilm.MiniLmThroughput ...}.
+ * [rounds (default 3)] [batch (default 16)]; the model runs on the backend {@code -Dmxd.backend} names. Run with {@code tools/run-test-main mxd-text dev.mxd.text.minilm.MiniLmThroughput ...}.
  */
 public final class MiniLmThroughput {
     private MiniLmThroughput() {
@@ -17,12 +19,13 @@ public final class MiniLmThroughput {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 3;
         int batch = args.length > 1 ? Integer.parseInt(args[1]) : 16;
         int ortThreads = args.length > 2 ? Integer.parseInt(args[2]) : 0;
+        DenseOps ops = Backends.select().denseOps();
         for (int i = 0; i < 3; i++) {
             long t = System.nanoTime();
-            MiniLm.load();
+            MiniLm.load(ops);
             System.out.printf("load %d: %.2f s (read resource, parse, pack)%n", i, (System.nanoTime() - t) / 1e9);
         }
-        MiniLm model = MiniLm.load();
+        MiniLm model = MiniLm.load(ops);
         byte[] onnx = MiniLm.modelBytes();
         long t0 = System.nanoTime();
         OrtReference ort = new OrtReference(onnx, ortThreads);
@@ -72,5 +75,6 @@ public final class MiniLmThroughput {
                     (double) theirs / ours, (double) theirsBatched / oursBatched);
         }
         ort.close();
+        ops.close();
     }
 }

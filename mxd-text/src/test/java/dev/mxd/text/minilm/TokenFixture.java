@@ -1,8 +1,8 @@
 package dev.mxd.text.minilm;
 
-import dev.mxd.text.Europarl;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mxd.text.Europarl;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
