@@ -8,6 +8,7 @@ import dev.mxd.Backends;
 import dev.mxd.Kind;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdModel;
+import dev.mxd.checkpoint.ModelFiles;
 import dev.mxd.cli.harvest.HarvestManifest;
 import dev.mxd.cli.harvest.Harvester;
 import dev.mxd.cli.harvest.TextSource;
@@ -203,7 +204,7 @@ final class DemoCommand implements Callable<Integer> {
         LayerTraining.train(log, dir, cfg, optimiser.builder(batch, total, DEFAULT_LR), backendName, modelDir,
                 LayerTraining.Slicing.WHOLE, false);
         double trainSeconds = (System.nanoTime() - t0) / 1e9;
-        try (MxdModel model = MxdModel.load(modelDir)) {
+        try (MxdModel model = ModelFiles.load(modelDir)) {
             Evaluation.Result r = Evaluation.run(model, dir, 0, TrainCommand.DEFAULT_BATCH, evalBackend, splice);
             Double cosine = r.splice() != null ? r.splice().cosine() : null;
             log.printf(Locale.ROOT, "eval (%,d tokens): FVU %.4f  NMSE %.4f  L0 %.2f  dead %.2f%%%s%n",
