@@ -37,7 +37,7 @@ import picocli.CommandLine.Spec;
                 "Writes DIR/activations (the harvest), DIR/models/<kind>-k<K>/ (each model), DIR/results.json (one"
                         + " row per model) and DIR/frontier.png (FVU and embedding cosine against L0)."})
 final class DemoCommand implements Callable<Integer> {
-    /** About 10 minutes on a busy 2-core machine (see the README). */
+    /** Enough tokens for the kinds to separate at the default K, few enough for a run of minutes, not hours. */
     static final long DEFAULT_TOKENS = 200_000;
     static final List<Integer> DEFAULT_K = List.of(16, 32, 64);
     /** A few hundred steps on the default tokens: smaller batches and a higher rate than the paper's long runs. */
