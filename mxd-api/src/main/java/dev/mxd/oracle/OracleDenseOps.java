@@ -12,7 +12,7 @@ import dev.mxd.DenseOps;
 public final class OracleDenseOps extends DenseOps {
 
     public OracleDenseOps() {
-        super(ReferenceBackend.NAME);
+        super(OracleBackend.NAME);
     }
 
     /**

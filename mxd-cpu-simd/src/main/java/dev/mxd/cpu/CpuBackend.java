@@ -6,6 +6,7 @@ import dev.mxd.DenseOps;
 import dev.mxd.MxdBackendException;
 import dev.mxd.MxdLayer;
 import dev.mxd.MxdModel;
+import dev.mxd.train.TrainingBackend;
 import dev.mxd.train.TrainingKernels;
 import java.util.Objects;
 import java.util.Optional;
@@ -23,7 +24,7 @@ import java.util.Optional;
  * copy, on the Java heap (about the model's own size: size {@code -Xmx} for it), and does not read the model
  * afterwards. A call allocates scratch per worker thread sized by a block of at most 192 tokens, never by T·N.
  */
-public final class CpuBackend implements Backend {
+public final class CpuBackend implements Backend, TrainingBackend {
     public static final String NAME = "cpu";
 
     private volatile Availability availability;
@@ -68,10 +69,15 @@ public final class CpuBackend implements Backend {
      * @throws IllegalStateException when the model is closed
      */
     @Override
-    public Optional<TrainingKernels> training(MxdModel model) {
+    public boolean trains() {
+        return true;
+    }
+
+    @Override
+    public TrainingKernels kernels(MxdModel model) {
         Objects.requireNonNull(model, "model");
         requireAvailable();
-        return Optional.of(new CpuTrainingKernels(model, Kernels.get(), WorkerPool.shared()));
+        return new CpuTrainingKernels(model, Kernels.get(), WorkerPool.shared());
     }
 
     /**
