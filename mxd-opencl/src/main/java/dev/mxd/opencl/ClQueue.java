@@ -6,6 +6,7 @@ import static org.lwjgl.opencl.CL10.CL_MEM_COPY_HOST_PTR;
 import static org.lwjgl.opencl.CL10.CL_MEM_READ_ONLY;
 import static org.lwjgl.opencl.CL10.CL_MEM_READ_WRITE;
 import static org.lwjgl.opencl.CL10.clEnqueueNDRangeKernel;
+import static org.lwjgl.opencl.CL10.clFinish;
 import static org.lwjgl.opencl.CL10.clGetKernelWorkGroupInfo;
 import static org.lwjgl.opencl.CL10.clSetKernelArg;
 import static org.lwjgl.opencl.CL10.clSetKernelArg1f;
@@ -49,6 +50,23 @@ final class ClQueue {
 
     long queue() {
         return queue;
+    }
+
+    /**
+     * Waits for the queued work, then closes the {@link ClObjects} that own this queue (so everything its owner
+     * created); a failure to wait is thrown after the objects are released.
+     */
+    void finishAndClose() {
+        ClException finish = null;
+        try {
+            ClException.check(clFinish(queue), "clFinish");
+        } catch (ClException e) {
+            finish = e;
+        }
+        objects.close();
+        if (finish != null) {
+            throw finish;
+        }
     }
 
     /**

@@ -1,7 +1,5 @@
 package dev.mxd.opencl;
 
-import static org.lwjgl.opencl.CL10.clFinish;
-
 import dev.mxd.Activation;
 import dev.mxd.DenseOps;
 import java.lang.foreign.MemorySegment;
@@ -105,16 +103,7 @@ final class OpenClDenseOps extends DenseOps {
         lock.lock();
         try {
             released = true;
-            ClException finish = null;
-            try {
-                ClException.check(clFinish(cl.queue()), "clFinish");
-            } catch (ClException e) {
-                finish = e;
-            }
-            objects.close();
-            if (finish != null) {
-                throw finish;
-            }
+            cl.finishAndClose();
         } finally {
             lock.unlock();
         }

@@ -1,7 +1,5 @@
 package dev.mxd.opencl;
 
-import static org.lwjgl.opencl.CL10.clFinish;
-
 import dev.mxd.Codes;
 import dev.mxd.Kind;
 import dev.mxd.MxdBackendException;
@@ -183,16 +181,7 @@ final class OpenClLayer extends MxdLayer {
                 return;
             }
             released = true;
-            ClException finish = null;
-            try {
-                ClException.check(clFinish(cl.queue()), "clFinish");
-            } catch (ClException e) {
-                finish = e;
-            }
-            objects.close();
-            if (finish != null) {
-                throw finish;
-            }
+            cl.finishAndClose();
         } finally {
             lock.unlock();
         }
