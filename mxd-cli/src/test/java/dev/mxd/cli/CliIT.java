@@ -62,8 +62,8 @@ class CliIT {
     /**
      * Runs the launcher {@code ./mxd} (a copy of it and {@code tools/lib.sh} with the root pom, over this module's
      * built {@code target/}, stamped newer than every source so that it does not build) with a {@code grep} first
-     * on PATH that waits a second before filtering: a launcher that returns before its stderr filter has finished
-     * loses the filter's lines. stdout and stderr go to files, read the moment the process has exited.
+     * on PATH that writes what it kept a second after its input ended: a launcher that returns before its stderr
+     * filter has finished loses the filter's lines. stdout and stderr go to files, read the moment the process has exited.
      */
     private Run launcher(String... args) throws IOException, InterruptedException {
         Path repo = Path.of("..").toAbsolutePath().normalize();
@@ -80,7 +80,9 @@ class CliIT {
         Path realGrep = java.util.Arrays.stream(path.split(":")).map(d -> Path.of(d, "grep")).filter(Files::isExecutable)
                 .findFirst().orElseThrow(() -> new AssertionError("no grep on PATH " + path));
         Path bin = Files.createDirectories(dir.resolve("slow-bin"));
-        Files.writeString(bin.resolve("grep"), "#!/bin/sh\nsleep 1\nexec " + realGrep + " \"$@\"\n");
+        // Filters all its input, then waits a second before it writes: its lines come after java has exited.
+        Files.writeString(bin.resolve("grep"), "#!/bin/sh\nkept=$(" + realGrep + " \"$@\")\nsleep 1\n"
+                + "[ -z \"$kept\" ] || printf '%s\\n' \"$kept\"\n");
         assertTrue(bin.resolve("grep").toFile().setExecutable(true));
 
         List<String> cmd = new ArrayList<>(List.of("bash", root.resolve("mxd").toString()));
