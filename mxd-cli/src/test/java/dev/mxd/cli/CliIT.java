@@ -73,7 +73,7 @@ class CliIT {
         Files.copy(repo.resolve("mxd"), root.resolve("mxd"));
         Files.copy(repo.resolve("tools/lib.sh"), root.resolve("tools/lib.sh"));
         Files.copy(repo.resolve("pom.xml"), root.resolve("pom.xml"));
-        Files.createSymbolicLink(root.resolve("mxd-cli/target"), Path.of("target").toAbsolutePath());
+        Path link = Files.createSymbolicLink(root.resolve("mxd-cli/target"), Path.of("target").toAbsolutePath());
         Path stamp = Files.createFile(Files.createDirectories(root.resolve(".mxd")).resolve("build.stamp"));
         Files.setLastModifiedTime(stamp, java.nio.file.attribute.FileTime.from(java.time.Instant.now().plusSeconds(3600)));
         String path = System.getenv("PATH");
@@ -92,9 +92,13 @@ class CliIT {
                 .redirectOutput(out.toFile()).redirectError(err.toFile());
         pb.environment().put("PATH", bin + ":" + path);
         pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
-        Process p = pb.start();
-        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "./mxd did not finish");
-        return new Run(p.exitValue(), Files.readString(out), Files.readString(err));
+        try {
+            Process p = pb.start();
+            assertTrue(p.waitFor(120, TimeUnit.SECONDS), "./mxd did not finish");
+            return new Run(p.exitValue(), Files.readString(out), Files.readString(err));
+        } finally {
+            Files.delete(link);   // the link, not this module's target/ (JUnit warns about links it must clean up)
+        }
     }
 
     @Test
