@@ -6,8 +6,9 @@ import dev.mxd.Kind;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdLayer;
 import dev.mxd.MxdModel;
+import dev.mxd.checkpoint.ModelFiles;
 import dev.mxd.oracle.Agreement;
-import dev.mxd.oracle.ReferenceMxd;
+import dev.mxd.oracle.OracleMxd;
 import dev.mxd.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -47,7 +48,7 @@ public final class SteerOneExpert {
     }
 
     private static void run(Path dir) throws IOException {
-        try (MxdModel model = MxdModel.load(dir);
+        try (MxdModel model = ModelFiles.load(dir);
              MxdLayer layer = Backends.select().load(model)) {   // the layer closes first: it may read the model
             MxdConfig c = model.config();
             if (c.kind() != Kind.MXD) {
@@ -60,12 +61,12 @@ public final class SteerOneExpert {
             for (int i = 0; i < x.length; i++) {
                 x[i] = (float) random.nextGaussian();
             }
-            ReferenceMxd oracle = new ReferenceMxd(model);
+            OracleMxd oracle = new OracleMxd(model);
 
             MxdLayer.Output out = layer.forward(x);
             Agreement.requireCodesAgree("codes of the forward", out.codes(), Agreement.scores(oracle, x, TOKENS), c.k());
             Agreement.requireClose("y of the forward", out.y(),
-                    oracle.decode(x, TOKENS, ReferenceMxd.Codes64.of(out.codes())), c.outputDim());
+                    oracle.decode(x, TOKENS, OracleMxd.Codes64.of(out.codes())), c.outputDim());
             System.out.printf("forward of %d tokens agrees with the float64 oracle; token 0's experts %s%n", TOKENS,
                     Arrays.toString(experts(out.codes(), 0)));
 
@@ -74,7 +75,7 @@ public final class SteerOneExpert {
     }
 
     /** Adds one expert outside token 0's top K to its codes, decodes, and checks how far y moved. */
-    private static void steer(MxdModel model, MxdLayer layer, ReferenceMxd oracle, float[] x, Codes codes) {
+    private static void steer(MxdModel model, MxdLayer layer, OracleMxd oracle, float[] x, Codes codes) {
         MxdConfig c = model.config();
         int k = c.k();
         int[] fired = experts(codes, 0);
