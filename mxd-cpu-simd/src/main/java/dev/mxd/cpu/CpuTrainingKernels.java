@@ -60,12 +60,6 @@ public final class CpuTrainingKernels implements TrainingKernels {
 
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ValueLayout.OfFloat LE = Tensor.F32_LE;
-    /** Rows per GEMM block (see {@link Gemm}): the block's packed rows and one tile stay in L2. */
-    private static final int BLOCK_ROWS = 192;
-    /** Columns per epilogue tile, rounded to the register block. */
-    private static final int TILE_COLS = 256;
-    /** Rows per block of the element-wise passes. */
-    private static final int ROW_CHUNK = 64;
 
     private final MxdModel model;
     private final MxdConfig cfg;
@@ -87,8 +81,6 @@ public final class CpuTrainingKernels implements TrainingKernels {
     private final Map<String, double[]> doubleBuffers = new HashMap<>();
     /** The gate's per-participant TopK heaps of the last call, for the next. */
     private final Queue<TopK> keptHeaps = new ConcurrentLinkedQueue<>();
-    /** Packed operands of the last call, whose arrays the next call packs into (see {@link #packed}). */
-    private final Map<String, PackedMatrix> packedKept = new HashMap<>();
     /** (token, expert) pairs the last backward pass visited in gate, gate_bias and C (TC: rows of W_dec). */
     private long sparseRowsVisited;
 
@@ -109,7 +101,7 @@ public final class CpuTrainingKernels implements TrainingKernels {
         this.mxd = cfg.kind() == Kind.MXD;
         this.glu = cfg.glu();
         this.skip = cfg.skip();
-        this.nc = Math.max(kern.nr, TILE_COLS / kern.nr * kern.nr);
+        this.nc = Blocking.tileWidth(Blocking.TILE_COLS, kern.nr);
     }
 
     /**
@@ -187,8 +179,6 @@ public final class CpuTrainingKernels implements TrainingKernels {
 
     /** Columns per block of the decoder-norm passes over W_cond [O, N]: a block's double sums stay in L1. */
     private static final int NORM_COLUMNS = 1024;
-    /** Elements per block of the AdamW pass. */
-    private static final int ADAM_CHUNK = 1 << 16;
 
     @Override
     public void normaliseDecoder() {
@@ -228,9 +218,9 @@ public final class CpuTrainingKernels implements TrainingKernels {
     @Override
     public void adamStep(AdamW adam, ParameterTensors grads, double lr) {
         adam.step(model, grads, lr, (p, g, m, v, count, c) -> {
-            int chunks = Math.toIntExact(Math.ceilDiv(count, ADAM_CHUNK));
+            int chunks = Math.toIntExact(Math.ceilDiv(count, Blocking.PARAMETER_CHUNK));
             pool.forEachBlock(chunks, () -> Boolean.TRUE, (unused, b) ->
-                    kern.adamw(p, g, m, v, (long) b * ADAM_CHUNK, Math.min(count, (long) (b + 1) * ADAM_CHUNK), c));
+                    kern.adamw(p, g, m, v, (long) b * Blocking.PARAMETER_CHUNK, Math.min(count, (long) (b + 1) * Blocking.PARAMETER_CHUNK), c));
         });
     }
 
@@ -265,7 +255,6 @@ public final class CpuTrainingKernels implements TrainingKernels {
         closed = true;
         buffers.clear();
         doubleBuffers.clear();
-        packedKept.clear();
         keptHeaps.clear();
         cRowsBuffer = null;
     }
@@ -320,10 +309,8 @@ public final class CpuTrainingKernels implements TrainingKernels {
     }
 
     /** {@code pack} run into the arrays of the operand {@code name} packed by the previous call, kept for the next. */
-    private PackedMatrix packed(String name, java.util.function.UnaryOperator<PackedMatrix> pack) {
-        PackedMatrix m = pack.apply(packedKept.get(name));
-        packedKept.put(name, m);
-        return m;
+    private float[] panels(String name, int k, int n) {
+        return buffer("packed." + name, PackedMatrix.size(name, k, n, kern.nr));
     }
 
     /** ‖t‖ per row in double, rounded once; a zero or non-finite norm is an error naming the row. */
@@ -360,14 +347,14 @@ public final class CpuTrainingKernels implements TrainingKernels {
 
     private Weights pack() {
         int nr = kern.nr;
-        PackedMatrix enc = packed("W_enc", r -> PackedMatrix.ofRows("W_enc", data("W_enc"), LE, inDim, hidden, nr, pool,
-                false, r));
-        PackedMatrix gluW = glu ? packed("W_glu.weight", r -> PackedMatrix.ofTransposed("W_glu.weight",
-                data("W_glu.weight"), LE, inDim, hidden, nr, pool, r)) : null;
-        PackedMatrix dec = mxd ? packed("W_dec", r -> PackedMatrix.ofRows("W_dec", data("W_dec"), LE, hidden, outDim, nr,
-                pool, false, r)) : null;
-        PackedMatrix skipW = skip ? packed("W_skip.weight", r -> PackedMatrix.ofTransposed("W_skip.weight",
-                data("W_skip.weight"), LE, inDim, outDim, nr, pool, r)) : null;
+        PackedMatrix enc = PackedMatrix.ofRows("W_enc", data("W_enc"), LE, inDim, hidden, nr, pool,
+                panels("W_enc", inDim, hidden));
+        PackedMatrix gluW = glu ? PackedMatrix.ofTransposed("W_glu.weight", data("W_glu.weight"), LE, inDim, hidden, nr,
+                pool, panels("W_glu.weight", inDim, hidden)) : null;
+        PackedMatrix dec = mxd ? PackedMatrix.ofRows("W_dec", data("W_dec"), LE, hidden, outDim, nr, pool,
+                panels("W_dec", hidden, outDim)) : null;
+        PackedMatrix skipW = skip ? PackedMatrix.ofTransposed("W_skip.weight", data("W_skip.weight"), LE, inDim, outDim,
+                nr, pool, panels("W_skip.weight", inDim, outDim)) : null;
         float[] cRows = mxd ? expertRows() : null;
         return new Weights(enc, vector("b_enc"), gluW, glu ? vector("W_glu.bias") : null,
                 mxd ? vector("gate_bias") : null, cRows, dec, mxd ? null : vector("W_dec"), skipW, vector("b_dec_out"));
@@ -381,39 +368,15 @@ public final class CpuTrainingKernels implements TrainingKernels {
     }
 
     /**
-     * The tile of the W_cond [O, N] ↔ C [N, O] transpositions: runs of {@value #TILE_EXPERTS} floats along W_cond's
-     * rows and of {@value #TILE_OUTPUTS} (a cache line) along C's, so that neither side is read or written one
-     * element per cache line (W_cond's rows are N floats apart).
-     */
-    private static final int TILE_EXPERTS = 256, TILE_OUTPUTS = 16;
-
-    /**
      * C = W_condᵀ as [N, O] rows (expert n's c_n contiguous, for the gather), read straight from the model into a
      * buffer kept from call to call: at GPT-2 size it is 66 MB, which a fresh copy per step would hand the GC.
      */
     private float[] expertRows() {
-        MemorySegment src = data("W_cond");
         if (cRowsBuffer == null) {
             cRowsBuffer = new float[Math.multiplyExact(experts, outDim)];
         }
-        float[] dst = cRowsBuffer;
-        pool.forEachBlock(Math.ceilDiv(experts, TILE_EXPERTS), () -> new float[TILE_OUTPUTS * TILE_EXPERTS], (tile, b) -> {
-            int n0 = b * TILE_EXPERTS;
-            int cols = Math.min(TILE_EXPERTS, experts - n0);
-            for (int o0 = 0; o0 < outDim; o0 += TILE_OUTPUTS) {
-                int rows = Math.min(TILE_OUTPUTS, outDim - o0);
-                for (int r = 0; r < rows; r++) {
-                    MemorySegment.copy(src, LE, ((long) (o0 + r) * experts + n0) * Float.BYTES, tile, r * cols, cols);
-                }
-                for (int c = 0; c < cols; c++) {
-                    int d = (n0 + c) * outDim + o0;
-                    for (int r = 0; r < rows; r++) {
-                        dst[d + r] = tile[r * cols + c];
-                    }
-                }
-            }
-        });
-        return dst;
+        Transpose.toRows(data("W_cond"), outDim, experts, cRowsBuffer, pool);
+        return cRowsBuffer;
     }
 
     private MemorySegment data(String name) {
@@ -455,9 +418,9 @@ public final class CpuTrainingKernels implements TrainingKernels {
 
     private Pass forward(Weights w, float[] x, int tokens) {
         Pass p = new Pass(this, tokens, x);
-        gemm(x, tokens, w.enc, (s, row0, rows, c0, cols) -> store(s.tile, rows, cols, w.bEnc, c0, p.h, row0, hidden));
+        gemm(x, tokens, w.enc, (tile, ld, row0, rows, c0, cols) -> store(tile, rows, cols, w.bEnc, c0, p.h, row0, hidden));
         if (glu) {
-            gemm(x, tokens, w.glu, (s, row0, rows, c0, cols) -> store(s.tile, rows, cols, w.bGlu, c0, p.u, row0, hidden));
+            gemm(x, tokens, w.glu, (tile, ld, row0, rows, c0, cols) -> store(tile, rows, cols, w.bGlu, c0, p.u, row0, hidden));
         }
         forRows(tokens, (r0, r1) -> {
             System.arraycopy(p.h, r0 * hidden, p.z, r0 * hidden, (r1 - r0) * hidden);
@@ -469,7 +432,7 @@ public final class CpuTrainingKernels implements TrainingKernels {
             }
         });
         if (mxd) {
-            gemm(p.z, tokens, w.dec, (s, row0, rows, c0, cols) -> store(s.tile, rows, cols, null, c0, p.base, row0, outDim));
+            gemm(p.z, tokens, w.dec, (tile, ld, row0, rows, c0, cols) -> store(tile, rows, cols, null, c0, p.base, row0, outDim));
             selectExperts(w, p);
             forRows(tokens, (r0, r1) -> {
                 for (int r = r0; r < r1; r++) {
@@ -489,9 +452,9 @@ public final class CpuTrainingKernels implements TrainingKernels {
             });
         }
         if (skip) {
-            gemm(x, tokens, w.skip, (s, row0, rows, c0, cols) -> {
+            gemm(x, tokens, w.skip, (tile, ld, row0, rows, c0, cols) -> {
                 for (int r = 0; r < rows; r++) {
-                    kern.add(p.y, (row0 + r) * outDim + c0, s.tile, r * nc, cols);
+                    kern.add(p.y, (row0 + r) * outDim + c0, tile, r * ld, cols);
                 }
             });
         }
@@ -513,22 +476,22 @@ public final class CpuTrainingKernels implements TrainingKernels {
      */
     private void selectExperts(Weights w, Pass p) {
         int tokens = p.tokens;
-        PackedMatrix xT = packed("x^T", r -> PackedMatrix.ofTransposed("x", MemorySegment.ofArray(p.x), F32, inDim,
-                tokens, kern.nr, pool, r));
+        PackedMatrix xT = PackedMatrix.ofTransposed("x", MemorySegment.ofArray(p.x), F32, inDim, tokens, kern.nr,
+                pool, panels("x^T", inDim, tokens));
         MemorySegment gate = data("gate");
         List<TopK> heaps = Collections.synchronizedList(new ArrayList<>());
-        gemm(experts, xT, (s, row0, rows) -> Gemm.packRows(gate, LE, row0, rows, inDim, kern.mr, s.row, s.aPacked),
-                (s, row0, rows, c0, cols) -> {
-                    if (s.topK == null) {
-                        TopK kept = keptHeaps.poll();
-                        s.topK = kept != null && kept.rows() >= tokens ? kept : new TopK(tokens, k);
-                        s.topK.clear(tokens);
-                        heaps.add(s.topK);
-                    }
-                    for (int r = 0; r < rows; r++) {
-                        kern.shiftedRelu(s.tile, r * nc, cols, w.gateBias[row0 + r]);
-                    }
-                    s.topK.offerColumns(kern, s.tile, nc, rows, cols, row0, c0);
+        BlockedGemm.multiply(kern, pool, experts, xT, BlockedGemm.rowsOf(gate, LE, inDim, kern.mr), Blocking.TILE_COLS,
+                () -> {
+                    TopK kept = keptHeaps.poll();
+                    TopK top = kept != null && kept.rows() >= tokens ? kept : new TopK(tokens, k);
+                    top.clear(tokens);
+                    heaps.add(top);
+                    return (tile, ld, row0, rows, c0, cols) -> {
+                        for (int r = 0; r < rows; r++) {
+                            kern.shiftedRelu(tile, r * ld, cols, w.gateBias[row0 + r]);
+                        }
+                        top.offerColumns(kern, tile, ld, rows, cols, row0, c0);
+                    };
                 });
         TopK all = heaps.get(0);
         for (int i = 1; i < heaps.size(); i++) {
@@ -580,8 +543,8 @@ public final class CpuTrainingKernels implements TrainingKernels {
             }
         });
         columnSums(dy, tokens, outDim, grads.tensor("b_dec_out").data());
-        PackedMatrix xRows = skip || glu ? packed("x", r -> PackedMatrix.ofRows("x", MemorySegment.ofArray(p.x), F32,
-                tokens, inDim, kern.nr, pool, false, r)) : null;
+        PackedMatrix xRows = skip || glu ? PackedMatrix.ofRows("x", MemorySegment.ofArray(p.x), F32, tokens, inDim,
+                kern.nr, pool, panels("x", tokens, inDim)) : null;
         if (skip) {
             // dW_skip [O, I] = dyᵀ·x
             gemmTransposedInto(dy, tokens, outDim, xRows, grads.tensor("W_skip.weight").data());
@@ -598,13 +561,13 @@ public final class CpuTrainingKernels implements TrainingKernels {
             });
             expertGradients(w, p, dm, grads, projectExpertRows);
             // dW_dec [H, O] = zᵀ·dbase;  dz [T, H] = dbase·W_decᵀ
-            PackedMatrix dBaseRows = packed("dbase", r -> PackedMatrix.ofRows("dbase", MemorySegment.ofArray(dBase), F32,
-                    tokens, outDim, kern.nr, pool, false, r));
+            PackedMatrix dBaseRows = PackedMatrix.ofRows("dbase", MemorySegment.ofArray(dBase), F32, tokens, outDim,
+                    kern.nr, pool, panels("dbase", tokens, outDim));
             gemmTransposedInto(p.z, tokens, hidden, dBaseRows, grads.tensor("W_dec").data());
-            PackedMatrix decT = packed("W_dec.T", r -> PackedMatrix.ofTransposed("W_dec", data("W_dec"), LE, outDim,
-                    hidden, kern.nr, pool, r));
+            PackedMatrix decT = PackedMatrix.ofTransposed("W_dec", data("W_dec"), LE, outDim, hidden, kern.nr, pool,
+                    panels("W_dec.T", outDim, hidden));
             float[] dzm = buffer("dz", tokens * hidden);
-            gemm(dBase, tokens, decT, (s, row0, rows, c0, cols) -> store(s.tile, rows, cols, null, c0, dzm, row0, hidden));
+            gemm(dBase, tokens, decT, (tile, ld, row0, rows, c0, cols) -> store(tile, rows, cols, null, c0, dzm, row0, hidden));
             dz = dzm;
         } else {
             dz = unitGradients(w, p, dy, grads);
@@ -653,8 +616,8 @@ public final class CpuTrainingKernels implements TrainingKernels {
             }
         });
         // dW_enc [I, H] = xᵀ·dh;  db_enc = Σ dh
-        PackedMatrix dhRows = packed("dh", r -> PackedMatrix.ofRows("dh", MemorySegment.ofArray(dh), F32, tokens, hidden,
-                kern.nr, pool, false, r));
+        PackedMatrix dhRows = PackedMatrix.ofRows("dh", MemorySegment.ofArray(dh), F32, tokens, hidden, kern.nr, pool,
+                panels("dh", tokens, hidden));
         gemmTransposedInto(p.x, tokens, inDim, dhRows, grads.tensor("W_enc").data());
         columnSums(dh, tokens, hidden, grads.tensor("b_enc").data());
         if (glu) {
@@ -664,8 +627,6 @@ public final class CpuTrainingKernels implements TrainingKernels {
         }
     }
 
-    /** Experts per block of {@link #expertGradients}: C's gradient is written to W_cond [O, N] in runs this long. */
-    private static final int EXPERT_BLOCK = 128;
 
     /**
      * The sparse part of an MxD's backward pass, over the (token, expert) pairs with a non-zero code (a zero code
@@ -675,9 +636,9 @@ public final class CpuTrainingKernels implements TrainingKernels {
      *
      * <p>Expert by expert, so that C[n] is read once, in order of n, for all of its tokens (in token order, a token's
      * K rows of C are K random reads). C's gradient rows are columns of W_cond [O, N]: a block of
-     * {@link #EXPERT_BLOCK} experts is summed as rows, projected there (with {@code project}, on the block's rows of
+     * {@link Blocking#EXPERT_BLOCK} experts is summed as rows, projected there (with {@code project}, on the block's rows of
      * C, which {@link #expertRows} copied from W_cond for this call), then written to W_cond through a tile of
-     * {@value #TILE_OUTPUTS} outputs, so that each of W_cond's rows gets a run of the block's width and neither side
+     * {@value Blocking#TRANSPOSE_OUTPUTS} outputs, so that each of W_cond's rows gets a run of the block's width and neither side
      * is read one element per cache line.
      */
     private void expertGradients(Weights w, Pass p, float[] dm, ParameterTensors grads, boolean project) {
@@ -685,13 +646,13 @@ public final class CpuTrainingKernels implements TrainingKernels {
         MemorySegment dGateBias = grads.tensor("gate_bias").data();
         MemorySegment dCond = grads.tensor("W_cond").data();
         float[] c = w.cRows;
-        sparseRows(p, experts, EXPERT_BLOCK, (pairs, start, n0, n1, scratch) -> {
+        sparseRows(p, experts, Blocking.EXPERT_BLOCK, (pairs, start, n0, n1, scratch) -> {
             float[] cBlock = scratch[0];
             float[] gRow = scratch[1];
             float[] tile = scratch[2];
-            double[] dots = new double[EXPERT_BLOCK];
-            for (int b0 = n0; b0 < n1; b0 += EXPERT_BLOCK) {
-                int width = Math.min(EXPERT_BLOCK, n1 - b0);
+            double[] dots = new double[Blocking.EXPERT_BLOCK];
+            for (int b0 = n0; b0 < n1; b0 += Blocking.EXPERT_BLOCK) {
+                int width = Math.min(Blocking.EXPERT_BLOCK, n1 - b0);
                 Arrays.fill(cBlock, 0, width * outDim, 0f);
                 for (int n = b0; n < b0 + width; n++) {
                     Arrays.fill(gRow, 0f);
@@ -716,8 +677,8 @@ public final class CpuTrainingKernels implements TrainingKernels {
                         }
                     }
                 }
-                for (int o0 = 0; o0 < outDim; o0 += TILE_OUTPUTS) {
-                    int rows = Math.min(TILE_OUTPUTS, outDim - o0);
+                for (int o0 = 0; o0 < outDim; o0 += Blocking.TRANSPOSE_OUTPUTS) {
+                    int rows = Math.min(Blocking.TRANSPOSE_OUTPUTS, outDim - o0);
                     for (int j = 0; j < width; j++) {
                         for (int r = 0, from = j * outDim + o0; r < rows; r++) {
                             tile[r * width + j] = cBlock[from + r];
@@ -729,7 +690,7 @@ public final class CpuTrainingKernels implements TrainingKernels {
                     }
                 }
             }
-        }, new int[] {EXPERT_BLOCK * outDim, inDim, TILE_OUTPUTS * EXPERT_BLOCK}, true);
+        }, new int[] {Blocking.EXPERT_BLOCK * outDim, inDim, Blocking.TRANSPOSE_OUTPUTS * Blocking.EXPERT_BLOCK}, true);
     }
 
     /**
@@ -865,65 +826,9 @@ public final class CpuTrainingKernels implements TrainingKernels {
     // ---------------------------------------------------------------------------------------------------------
     // GEMM driver and helpers
 
-    /** A GEMM epilogue: {@code s.tile} holds rows [row0, row0 + rows) × columns [c0, c0 + cols), stride nc. */
-    @FunctionalInterface
-    private interface Epilogue {
-        void apply(Scratch s, int row0, int rows, int c0, int cols);
-    }
-
-    /** One participant's buffers: a block of A packed, a row of A being packed, one C tile, and TopK heaps. */
-    private static final class Scratch {
-        final float[] aPacked;
-        final float[] row;
-        final float[] tile;
-        TopK topK;
-
-        Scratch(int padded, int k, int nc) {
-            aPacked = new float[padded * k];
-            row = new float[k];
-            tile = new float[padded * nc];
-        }
-    }
-
-    /** Packs rows [row0, row0 + rows) of a GEMM's A into {@code s.aPacked}. */
-    @FunctionalInterface
-    private interface RowPacker {
-        void pack(Scratch s, int row0, int rows);
-    }
-
-    /**
-     * {@code A·B} for A [m, b.k] row-major, tile by tile into {@code epilogue}: blocks of rows over the
-     * participants, each block's columns left to right (so a block's epilogue sees its columns in order).
-     */
-    private void gemm(float[] a, int m, PackedMatrix b, Epilogue epilogue) {
-        gemm(a, m, false, b, epilogue);
-    }
-
-    /**
-     * {@code A·B} where A [m, b.k] is row-major ({@code transposedA} false) or is given as its transpose, a row-major
-     * [b.k, m] array packed straight from that layout ({@link Gemm#packColumns}).
-     */
-    private void gemm(float[] a, int m, boolean transposedA, PackedMatrix b, Epilogue epilogue) {
-        int kk = b.k;
-        gemm(m, b, transposedA ? (s, row0, rows) -> Gemm.packColumns(a, row0, m, rows, kk, kern.mr, s.aPacked)
-                : (s, row0, rows) -> Gemm.packRows(a, row0 * kk, kk, rows, kk, kern.mr, s.aPacked), epilogue);
-    }
-
-    /** {@code A·B} for an A of m rows that {@code packA} packs block by block. */
-    private void gemm(int m, PackedMatrix b, RowPacker packA, Epilogue epilogue) {
-        int kk = b.k;
-        Gemm.RowBlocks plan = Gemm.RowBlocks.of(m, BLOCK_ROWS, kern.mr, pool.parallelism());
-        int padded = Math.ceilDiv(plan.maxRows(), kern.mr) * kern.mr;
-        pool.forEachBlock(plan.blocks(), () -> new Scratch(padded, kk, nc), (s, blk) -> {
-            int row0 = plan.row0(blk);
-            int rows = plan.rows(blk);
-            packA.pack(s, row0, rows);
-            for (int c0 = 0; c0 < b.n; c0 += nc) {
-                int cols = Math.min(nc, b.n - c0);
-                Gemm.multiply(kern, s.aPacked, rows, b, c0, cols, s.tile, nc);
-                epilogue.apply(s, row0, rows, c0, cols);
-            }
-        });
+    /** {@code A·B} for A [m, b.k] row-major, tile by tile into {@code epilogue}. */
+    private void gemm(float[] a, int m, PackedMatrix b, BlockedGemm.Epilogue epilogue) {
+        BlockedGemm.multiply(kern, pool, m, b, BlockedGemm.rowsOf(a, b.k, kern.mr), Blocking.TILE_COLS, epilogue);
     }
 
     /**
@@ -935,11 +840,12 @@ public final class CpuTrainingKernels implements TrainingKernels {
             throw new IllegalStateException("Sᵀ·B needs S's " + rows + " rows to be B's reduction of " + b.k);
         }
         int n = b.n;
-        gemm(s, cols, true, b, (sc, row0, r, c0, width) -> {
-            for (int i = 0; i < r; i++) {
-                MemorySegment.copy(sc.tile, i * nc, dst, LE, ((long) (row0 + i) * n + c0) * Float.BYTES, width);
-            }
-        });
+        BlockedGemm.multiply(kern, pool, cols, b, BlockedGemm.columnsOf(s, cols, rows, kern.mr), Blocking.TILE_COLS,
+                (tile, ld, row0, r, c0, width) -> {
+                    for (int i = 0; i < r; i++) {
+                        MemorySegment.copy(tile, i * ld, dst, LE, ((long) (row0 + i) * n + c0) * Float.BYTES, width);
+                    }
+                });
     }
 
     /** Rows [r0, r1) of an element-wise pass. */
@@ -949,7 +855,7 @@ public final class CpuTrainingKernels implements TrainingKernels {
     }
 
     private void forRows(int rows, RowRange body) {
-        pool.forEachBlock(Math.ceilDiv(rows, ROW_CHUNK), () -> Boolean.TRUE,
-                (unused, b) -> body.run(b * ROW_CHUNK, Math.min(rows, (b + 1) * ROW_CHUNK)));
+        pool.forEachBlock(Math.ceilDiv(rows, Blocking.ROW_CHUNK), () -> Boolean.TRUE,
+                (unused, b) -> body.run(b * Blocking.ROW_CHUNK, Math.min(rows, (b + 1) * Blocking.ROW_CHUNK)));
     }
 }
