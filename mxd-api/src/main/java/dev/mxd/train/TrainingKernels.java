@@ -10,8 +10,8 @@ import java.lang.foreign.MemorySegment;
  * and AdamW's moments, each in the layout the backend's kernels want, and convert to the checkpoint layout (the
  * model's tensors, DESIGN §4) only when asked ({@link #exportTo}, {@link #importFrom}). Everything else of
  * training (the schedule, AdamW's step count and coefficients, metrics, data, checkpoints) is backend-neutral and
- * lives in {@link Trainer}. The float64 oracle implements it in {@link ReferenceTrainingKernels}, in the checkpoint
- * layout; a backend implements it with its own kernels and is tested against the oracle.
+ * lives in {@link Trainer}. The float64 oracle implements it in {@code dev.mxd.oracle.OracleTrainingKernels}, in the
+ * checkpoint layout; a backend implements it with its own kernels and is tested against the oracle.
  *
  * <p>A step is {@link #normaliseDecoder} (with decoder-norm), {@link #forwardBackward}, then, once the caller has
  * checked the loss, {@link #update}: nothing is changed before {@code update}, so a non-finite loss can stop a run

@@ -8,6 +8,7 @@ import dev.mxd.Backends;
 import dev.mxd.Kind;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdModel;
+import dev.mxd.checkpoint.ModelFiles;
 import dev.mxd.cli.harvest.HarvestManifest;
 import dev.mxd.cli.harvest.Harvester;
 import dev.mxd.cli.harvest.TextSource;
@@ -36,7 +37,7 @@ import picocli.CommandLine.Spec;
                 "Writes DIR/activations (the harvest), DIR/models/<kind>-k<K>/ (each model), DIR/results.json (one"
                         + " row per model) and DIR/frontier.png (FVU and embedding cosine against L0)."})
 final class DemoCommand implements Callable<Integer> {
-    /** About 10 minutes on a busy 2-core machine (see the README). */
+    /** Enough tokens for the kinds to separate at the default K, few enough for a run of minutes, not hours. */
     static final long DEFAULT_TOKENS = 200_000;
     static final List<Integer> DEFAULT_K = List.of(16, 32, 64);
     /** A few hundred steps on the default tokens: smaller batches and a higher rate than the paper's long runs. */
@@ -203,7 +204,7 @@ final class DemoCommand implements Callable<Integer> {
         LayerTraining.train(log, dir, cfg, optimiser.builder(batch, total, DEFAULT_LR), backendName, modelDir,
                 LayerTraining.Slicing.WHOLE, false);
         double trainSeconds = (System.nanoTime() - t0) / 1e9;
-        try (MxdModel model = MxdModel.load(modelDir)) {
+        try (MxdModel model = ModelFiles.load(modelDir)) {
             Evaluation.Result r = Evaluation.run(model, dir, 0, TrainCommand.DEFAULT_BATCH, evalBackend, splice);
             Double cosine = r.splice() != null ? r.splice().cosine() : null;
             log.printf(Locale.ROOT, "eval (%,d tokens): FVU %.4f  NMSE %.4f  L0 %.2f  dead %.2f%%%s%n",

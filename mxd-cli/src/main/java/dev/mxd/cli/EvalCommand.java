@@ -3,6 +3,7 @@ package dev.mxd.cli;
 import dev.mxd.Backend;
 import dev.mxd.Backends;
 import dev.mxd.MxdModel;
+import dev.mxd.checkpoint.ModelFiles;
 import dev.mxd.train.ActivationDirectory;
 import dev.mxd.train.Metrics;
 import java.io.PrintWriter;
@@ -72,7 +73,7 @@ final class EvalCommand implements Callable<Integer> {
         if (batch < 1 || tokens < 0) {
             throw new IllegalArgumentException("--batch must be >= 1 and --tokens >= 0, got " + batch + " and " + tokens);
         }
-        try (MxdModel m = MxdModel.load(model);
+        try (MxdModel m = ModelFiles.load(model);
              ActivationDirectory dir = ActivationDirectory.open(data);
              Evaluation.Splice splice = Evaluation.splice(data, texts, cosineDocs)) {
             Backend chosen = backend == null ? Backends.select() : Backends.select(backend);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdModel;
+import dev.mxd.checkpoint.ModelFiles;
 import dev.mxd.tensor.Tensor;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -28,7 +29,7 @@ final class InfoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        try (MxdModel model = MxdModel.load(path)) {
+        try (MxdModel model = ModelFiles.load(path)) {
             MxdConfig c = model.config();
             out.printf("%s%n", path);
             out.printf("kind        %s%n", c.kind());

@@ -6,9 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.mxd.Activation;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdModel;
+import dev.mxd.checkpoint.ModelFiles;
 import dev.mxd.checkpoint.SafetensorsFile;
 import dev.mxd.checkpoint.SafetensorsWriter;
-import dev.mxd.oracle.ReferenceMxd;
+import dev.mxd.oracle.OracleMxd;
 import dev.mxd.tensor.DType;
 import dev.mxd.tensor.Tensor;
 import java.io.IOException;
@@ -61,7 +62,7 @@ class CliIT {
     private Path writeModel(MxdConfig cfg, long seed) throws IOException {
         Path modelDir = dir.resolve("model");
         try (MxdModel model = MxdModel.random(cfg, seed)) {
-            model.save(modelDir);
+            ModelFiles.save(model, modelDir);
         }
         return modelDir;
     }
@@ -89,14 +90,14 @@ class CliIT {
         assertEquals(0, run.exit(), run.err());
         assertTrue(run.out().contains("9 tokens, MXD"), run.out());
 
-        ReferenceMxd.Result expected;
-        try (MxdModel model = MxdModel.load(modelDir)) {
+        OracleMxd.Result expected;
+        try (MxdModel model = ModelFiles.load(modelDir)) {
             // The reference backend decodes from the float32 codes it returns.
-            ReferenceMxd oracle = new ReferenceMxd(model);
-            ReferenceMxd.Codes64 c = oracle.encode(x, tokens);
+            OracleMxd oracle = new OracleMxd(model);
+            OracleMxd.Codes64 c = oracle.encode(x, tokens);
             double[] rounded = java.util.Arrays.stream(c.value()).map(v -> (float) v).toArray();
-            ReferenceMxd.Codes64 c32 = new ReferenceMxd.Codes64(tokens, c.width(), c.index(), rounded);
-            expected = new ReferenceMxd.Result(oracle.decode(x, tokens, c32), c32);
+            OracleMxd.Codes64 c32 = new OracleMxd.Codes64(tokens, c.width(), c.index(), rounded);
+            expected = new OracleMxd.Result(oracle.decode(x, tokens, c32), c32);
         }
         try (SafetensorsFile f = SafetensorsFile.open(out)) {
             Tensor y = f.tensor("y");
@@ -239,7 +240,7 @@ class CliIT {
     private Path writeActivations(String name, int trainTokens, int evalTokens, boolean withEval) throws IOException {
         Path data = dir.resolve(name);
         try (MxdModel teacher = MxdModel.random(TEACHER, 17)) {
-            ReferenceMxd oracle = new ReferenceMxd(teacher);
+            OracleMxd oracle = new OracleMxd(teacher);
             SplittableRandom r = new SplittableRandom(5);
             int half = trainTokens / 2;
             writeShard(oracle, r, half, data.resolve("train/000.safetensors"));
@@ -251,7 +252,7 @@ class CliIT {
         return data;
     }
 
-    private static void writeShard(ReferenceMxd oracle, SplittableRandom r, int tokens, Path file) throws IOException {
+    private static void writeShard(OracleMxd oracle, SplittableRandom r, int tokens, Path file) throws IOException {
         float[] x = new float[tokens * 6];
         for (int i = 0; i < x.length; i++) {
             x[i] = (float) r.nextGaussian();
@@ -270,14 +271,14 @@ class CliIT {
 
     /** The metrics of the saved model on the first {@code tokens} rows of {@code DIR/eval}, by the oracle in this JVM. */
     private static dev.mxd.train.Metrics oracleMetrics(Path modelDir, Path data, int tokens) throws IOException {
-        try (MxdModel model = MxdModel.load(modelDir);
+        try (MxdModel model = ModelFiles.load(modelDir);
              dev.mxd.train.ActivationDirectory acts = dev.mxd.train.ActivationDirectory.open(data)) {
             MxdConfig cfg = model.config();
             int in = cfg.inputDim(), out = cfg.outputDim(), k = cfg.k();
             dev.mxd.train.Metrics expected = new dev.mxd.train.Metrics(out, cfg.codeSpace());
             float[] x = new float[tokens * in], t = new float[tokens * out];
             acts.eval().read(0, tokens, x, t, 0);
-            ReferenceMxd.Result r = new ReferenceMxd(model).forward(x, tokens);
+            OracleMxd.Result r = new OracleMxd(model).forward(x, tokens);
             float[] y = new float[tokens * out];
             dev.mxd.Codes codes = dev.mxd.Codes.onHeap(tokens, k);
             for (int i = 0; i < y.length; i++) {
@@ -356,7 +357,7 @@ class CliIT {
         assertEquals(1, eval.out().lines().count(), eval.out());
         Map<?, ?> json = new com.fasterxml.jackson.databind.ObjectMapper().readValue(eval.out(), Map.class);
         dev.mxd.train.Metrics expected = oracleMetrics(out, data, 300);
-        try (MxdModel model = MxdModel.load(out)) {
+        try (MxdModel model = ModelFiles.load(out)) {
             assertEquals(12, model.config().experts());
         }
         assertEquals(300, ((Number) json.get("tokens")).intValue());

@@ -9,7 +9,7 @@ import java.lang.foreign.ValueLayout;
 /**
  * The backward pass of the normalised loss (DESIGN §2) on the cpu backend, after a forward that kept its
  * intermediates ({@link TrainingBatch}), writing every gradient in its parameter's kernel layout
- * ({@link TrainingParameters}). The float64 oracle {@code ReferenceBackward} is the specification; the notation is
+ * ({@link TrainingParameters}). The float64 oracle {@code OracleBackward} is the specification; the notation is
  * its. The dense products run on the one GEMM driver ({@link BlockedGemm}):
  * {@code dW_enc = xᵀ·dh}, {@code dW_gluᵀ = xᵀ·du}, {@code dW_skipᵀ = xᵀ·dy} (each straight into the packed panels
  * the forward reads), {@code dW_dec = zᵀ·dbase} and {@code dz = dbase·W_decᵀ}; the sparse rows are

@@ -61,7 +61,7 @@ public final class CpuTrainingKernels implements TrainingKernels {
      * @throws dev.mxd.MxdBackendException when the cpu backend is unavailable here, with the reason
      */
     public static CpuTrainingKernels of(MxdModel model) {
-        return (CpuTrainingKernels) new CpuBackend().training(model).orElseThrow();
+        return (CpuTrainingKernels) new CpuBackend().kernels(model);
     }
 
     @Override

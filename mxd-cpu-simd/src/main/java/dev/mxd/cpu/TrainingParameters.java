@@ -8,10 +8,8 @@ import dev.mxd.train.AdamW;
 import dev.mxd.train.DecoderNorm;
 import dev.mxd.train.ParameterTensors;
 import java.lang.foreign.MemorySegment;
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -59,7 +57,7 @@ final class TrainingParameters {
         int i = cfg.inputDim(), h = cfg.hiddenDim(), o = cfg.outputDim(), n = cfg.experts(), nr = kern.nr;
         boolean mxd = cfg.kind() == Kind.MXD;
         Map<String, Slot> s = new LinkedHashMap<>();
-        for (String name : trainableNames(cfg)) {
+        for (String name : cfg.trainableTensorNames()) {
             Slot slot = switch (name) {
                 case "W_enc" -> slot(name, Layout.PACKED, i, h, PackedMatrix.size(name, i, h, nr));
                 case "W_glu.weight" -> slot(name, Layout.PACKED_TRANSPOSED, i, h, PackedMatrix.size(name, i, h, nr));
@@ -84,13 +82,6 @@ final class TrainingParameters {
 
     private static Slot slot(String name, Layout layout, int k, int n, int size) {
         return new Slot(name, layout, k, n, new float[size], new float[size], new float[size], new float[size]);
-    }
-
-    /** The trainable tensors of a config in file order: every tensor but {@code b_dec}. */
-    static List<String> trainableNames(MxdConfig cfg) {
-        List<String> names = new ArrayList<>(cfg.tensorShapes().keySet());
-        names.remove("b_dec");
-        return names;
     }
 
     Slot slot(String name) {

@@ -18,6 +18,7 @@ import dev.mxd.train.ActivationDirectory;
 import dev.mxd.train.Metrics;
 import dev.mxd.train.ReferenceInit;
 import dev.mxd.train.Trainer;
+import dev.mxd.train.TrainingBackends;
 import dev.mxd.train.TrainingKernels;
 import dev.mxd.train.TrainingOptions;
 import java.io.IOException;
@@ -195,7 +196,7 @@ class HarvesterTest {
             MxdConfig cfg = MxdConfig.mxd(8, 32, 24, 8, 4, dev.mxd.Activation.GELU, false, false);
             TrainingOptions options = TrainingOptions.builder(128, 128 * 60).lr(1e-2).seed(2).build();
             try (MxdModel model = ReferenceInit.create(options.annotate(cfg), true, 2);
-                 TrainingKernels kernels = Backends.select("cpu").training(model).orElseThrow();
+                 TrainingKernels kernels = TrainingBackends.kernels(Backends.select("cpu"), model);
                  Trainer trainer = new Trainer(kernels, dir, options, null)) {
                 double before = trainer.evaluate().loss();
                 trainer.run();
