@@ -190,16 +190,10 @@ abstract class Kernels {
     abstract void adamw(MemorySegment p, MemorySegment g, MemorySegment m, MemorySegment v, long from, long to,
                         AdamW.Coefficients c);
 
-    /** {@code sums[so + j] += (double) a[off + j] · b[off + j]} for {@code j < n} (a step of a decoder-norm sum). */
-    abstract void accumulateProducts(MemorySegment a, MemorySegment b, long off, double[] sums, int so, int n);
-
-    /** {@code w[off + j] = (float) (w[off + j] / norms[so + j])} for {@code j < n}. */
-    abstract void divide(MemorySegment w, long off, double[] norms, int so, int n);
-
-    /** {@code g[off + j] = (float) (g[off + j] − dots[so + j]·w[off + j])} where {@code dots[so + j] != 0}, j &lt; n. */
-    abstract void subtractParallel(MemorySegment g, MemorySegment w, long off, double[] dots, int so, int n);
-
-    /** {@code g[go + j] = (float) (g[go + j] − d·w[wo + j])} for {@code j < n}: {@link #subtractParallel} for one row. */
+    /**
+     * {@code g[go + j] = (float) (g[go + j] − d·w[wo + j])} for {@code j < n}: a decoder row's gradient losing its
+     * component parallel to the row ({@code DecoderNorm}).
+     */
     abstract void subtractScaled(float[] g, int go, double d, float[] w, int wo, int n);
 
     private static boolean vectorModuleReadable() {
