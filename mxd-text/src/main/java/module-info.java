@@ -6,7 +6,6 @@
 module dev.mxd.text {
     requires transitive dev.mxd;
     requires ai.djl.tokenizers;
-    requires com.fasterxml.jackson.databind;
     requires com.google.protobuf;
 
     exports dev.mxd.text;

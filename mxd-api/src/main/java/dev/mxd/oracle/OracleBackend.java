@@ -35,12 +35,12 @@ public final class OracleBackend implements Backend, TrainingBackend {
         return new Layer(new OracleMxd(model));
     }
 
-    /** The float64 oracle's training kernels ({@link OracleTrainingKernels}): exact, slow, single-threaded. */
     @Override
     public boolean trains() {
         return true;
     }
 
+    /** The float64 oracle's training kernels ({@link OracleTrainingKernels}): exact, slow, single-threaded. */
     @Override
     public TrainingKernels kernels(MxdModel model) {
         Objects.requireNonNull(model, "model");

@@ -1,11 +1,9 @@
 package dev.mxd.train;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdModel;
 import dev.mxd.checkpoint.ConfigJson;
+import dev.mxd.checkpoint.Json;
 import dev.mxd.checkpoint.SafetensorsFile;
 import dev.mxd.checkpoint.SafetensorsWriter;
 import dev.mxd.tensor.DType;
@@ -35,13 +33,12 @@ public final class TrainingCheckpoint {
     /** The value of the {@code format} metadata key. */
     public static final String FORMAT = "mxd-training-checkpoint/1";
     static final String DEAD = "dead.last_fired";
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private TrainingCheckpoint() {
     }
 
     /** What a checkpoint holds besides tensors that are restored in place. */
-    record State(long step, long dataPosition, long deadTokensSeen, long[] lastFired) {
+    record State(long step, long adamStep, long dataPosition, long deadTokensSeen, long[] lastFired) {
     }
 
     /**
@@ -70,14 +67,18 @@ public final class TrainingCheckpoint {
         return ConfigJson.parse(cfg, f.path() + " __metadata__.cfg");
     }
 
-    static void write(Path file, MxdModel model, AdamW adam, TrainingOptions options, long step, long dataPosition,
-                      DeadExperts dead) throws IOException {
+    /**
+     * Writes a checkpoint of {@code model}'s tensors and AdamW's moments {@code m}, {@code v} (checkpoint layout,
+     * e.g. exported from the kernels), after {@code adamSteps} updates.
+     */
+    static void write(Path file, MxdModel model, ParameterTensors m, ParameterTensors v, long adamSteps,
+                      TrainingOptions options, long step, long dataPosition, DeadExperts dead) throws IOException {
         MxdConfig cfg = model.config();
         try (Arena arena = Arena.ofConfined()) {
             Map<String, Tensor> tensors = new LinkedHashMap<>(model.tensors());
-            for (String name : adam.firstMoments().names()) {
-                tensors.put(name + ".adam_m", adam.firstMoments().tensor(name));
-                tensors.put(name + ".adam_v", adam.secondMoments().tensor(name));
+            for (String name : m.names()) {
+                tensors.put(name + ".adam_m", m.tensor(name));
+                tensors.put(name + ".adam_v", v.tensor(name));
             }
             long[] fired = dead.lastFired();
             MemorySegment counters = arena.allocate((long) fired.length * 8, 8);
@@ -89,21 +90,23 @@ public final class TrainingCheckpoint {
             meta.put("format", FORMAT);
             meta.put("cfg", ConfigJson.toJson(options.annotate(cfg)));
             meta.put("step", Long.toString(step));
-            meta.put("adam_step", Long.toString(adam.steps()));
+            meta.put("adam_step", Long.toString(adamSteps));
             meta.put("data_position", Long.toString(dataPosition));
             meta.put("dead_tokens_seen", Long.toString(dead.tokensSeen()));
             meta.put("seed", Long.toString(options.seed()));
             meta.put("rng", "shuffle of seed " + options.seed() + " at data_position " + dataPosition);
-            meta.put("options", JSON.writeValueAsString(options.referenceFields(cfg.kind())));
+            meta.put("options", Json.writeCompact(options.referenceFields(cfg.kind())));
             SafetensorsWriter.write(file, tensors, meta);
         }
     }
 
     /**
-     * Checks the whole file against the model, the optimiser and the options, then copies the model's
-     * tensors and the optimiser's state out of it; on any error nothing has been changed.
+     * Checks the whole file against the model and the options, then copies the model's tensors and AdamW's
+     * moments out of it into {@code model}, {@code firstMoments} and {@code secondMoments}; on any error nothing
+     * has been changed.
      */
-    static State read(Path file, MxdModel model, AdamW adam, TrainingOptions options) throws IOException {
+    static State read(Path file, MxdModel model, ParameterTensors firstMoments, ParameterTensors secondMoments,
+                      TrainingOptions options) throws IOException {
         try (SafetensorsFile f = SafetensorsFile.open(file)) {
             MxdConfig saved = config(f);
             MxdConfig cfg = model.config();
@@ -129,8 +132,8 @@ public final class TrainingCheckpoint {
             }
             Map<String, Tensor> m = new LinkedHashMap<>();
             Map<String, Tensor> v = new LinkedHashMap<>();
-            for (String name : adam.firstMoments().names()) {
-                long[] shape = adam.firstMoments().tensor(name).shape();
+            for (String name : firstMoments.names()) {
+                long[] shape = firstMoments.tensor(name).shape();
                 m.put(name, require(f, name + ".adam_m", DType.F32, shape));
                 v.put(name, require(f, name + ".adam_v", DType.F32, shape));
             }
@@ -143,12 +146,20 @@ public final class TrainingCheckpoint {
                             + " is outside [0, dead_tokens_seen = " + seen + "]");
                 }
             }
-            adam.restore(adamStep, m, v);
+            copy(m, firstMoments);
+            copy(v, secondMoments);
             for (Map.Entry<String, Tensor> e : params.entrySet()) {
                 MemorySegment dst = model.tensor(e.getKey()).data();
                 MemorySegment.copy(e.getValue().data(), 0, dst, 0, dst.byteSize());
             }
-            return new State(step, position, seen, fired);
+            return new State(step, adamStep, position, seen, fired);
+        }
+    }
+
+    private static void copy(Map<String, Tensor> from, ParameterTensors to) {
+        for (String name : to.names()) {
+            MemorySegment dst = to.tensor(name).data();
+            MemorySegment.copy(from.get(name).data(), 0, dst, 0, dst.byteSize());
         }
     }
 
@@ -171,18 +182,14 @@ public final class TrainingCheckpoint {
         if (savedJson == null) {
             throw new IllegalArgumentException(file + ": __metadata__ has no 'options'");
         }
-        JsonNode saved;
-        try {
-            saved = JSON.readTree(savedJson);
-        } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException(file + ": __metadata__.options is not JSON: " + e.getOriginalMessage());
-        }
-        JsonNode now = JSON.valueToTree(current);
-        for (Map.Entry<String, JsonNode> e : now.properties()) {
-            JsonNode s = saved.get(e.getKey());
-            if (s == null || !s.asText().equals(e.getValue().asText())) {
+        Map<String, Object> saved = Json.parseObject(savedJson, file + ": __metadata__.options");
+        // Compared as text: a number written from a long or a float reads back as an Integer or a Double.
+        for (Map.Entry<String, Object> e : current.entrySet()) {
+            String now = String.valueOf(e.getValue());
+            String then = saved.containsKey(e.getKey()) ? String.valueOf(saved.get(e.getKey())) : null;
+            if (!now.equals(then)) {
                 throw new IllegalArgumentException(file + " was written by a run with " + e.getKey() + " = "
-                        + (s == null ? "(absent)" : s.asText()) + ", this run has " + e.getValue().asText()
+                        + (then == null ? "(absent)" : then) + ", this run has " + now
                         + ": a resumed run must use the same settings to continue the same run");
             }
         }

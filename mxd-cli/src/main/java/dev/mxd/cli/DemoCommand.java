@@ -1,13 +1,12 @@
 package dev.mxd.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mxd.Backend;
 import dev.mxd.Backends;
 import dev.mxd.Kind;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdModel;
+import dev.mxd.checkpoint.AtomicWrite;
+import dev.mxd.checkpoint.Json;
 import dev.mxd.checkpoint.ModelFiles;
 import dev.mxd.text.RealText;
 import dev.mxd.text.TextSources;
@@ -18,13 +17,14 @@ import dev.mxd.text.harvest.TextSource;
 import dev.mxd.train.ActivationDirectory;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -36,7 +36,7 @@ import picocli.CommandLine.Spec;
         description = {"The sparsity-accuracy frontier on real data: harvests one layer of " + RealText.MODEL
                 + " on Europarl (reused when DIR/activations already holds the same harvest), trains an MxD, a TC and"
                 + " an STC of equal parameter counts at each K, evaluates them on the held-out documents, and prints"
-                + " the table (FVU, NMSE, L0, dead %, embedding cosine).",
+                + " the table (FVU, NMSE, L0, dead %%, embedding cosine).",
                 "Writes DIR/activations (the harvest), DIR/models/<kind>-k<K>/ (each model), DIR/results.json (one"
                         + " row per model) and DIR/frontier.png (FVU and embedding cosine against L0)."})
 final class DemoCommand implements Callable<Integer> {
@@ -164,7 +164,7 @@ final class DemoCommand implements Callable<Integer> {
         double wall = (System.nanoTime() - started) / 1e9;
         Files.createDirectories(out);
         Path results = out.resolve("results.json");
-        Files.writeString(results, resultsJson(rows), StandardCharsets.UTF_8);
+        AtomicWrite.writeString(results, resultsJson(rows));
         Path plot = out.resolve("frontier.png");
         FrontierPlot.write(plot, String.format(Locale.ROOT, "%s layer %d: MxD vs transcoders at equal parameters (TC %d·I)",
                         texts.model(), layer, tcWidth),
@@ -263,36 +263,23 @@ final class DemoCommand implements Callable<Integer> {
      * {@code fvu}, {@code nmse}, {@code l0}, {@code dead_fraction}, {@code embedding_cosine} (null when not
      * measured), {@code eval_tokens}, {@code train_seconds}, {@code model} (its directory).
      */
-    static String resultsJson(List<Row> rows) throws IOException {
-        ObjectMapper json = new ObjectMapper();
-        ArrayNode a = json.createArrayNode();
+    static String resultsJson(List<Row> rows) {
+        List<Map<String, Object>> a = new ArrayList<>();
         for (Row r : rows) {
-            ObjectNode o = a.addObject();
+            Map<String, Object> o = new LinkedHashMap<>();
             o.put("kind", r.kind().name().toLowerCase(Locale.ROOT));
             o.put("k", r.k());
             o.put("params", r.params());
-            number(o, "fvu", r.fvu());
-            number(o, "nmse", r.nmse());
-            number(o, "l0", r.l0());
-            number(o, "dead_fraction", r.deadFraction());
-            if (r.embeddingCosine() == null) {
-                o.putNull("embedding_cosine");
-            } else {
-                number(o, "embedding_cosine", r.embeddingCosine());
-            }
+            o.put("fvu", Json.finiteOrNull(r.fvu()));
+            o.put("nmse", Json.finiteOrNull(r.nmse()));
+            o.put("l0", Json.finiteOrNull(r.l0()));
+            o.put("dead_fraction", Json.finiteOrNull(r.deadFraction()));
+            o.put("embedding_cosine", r.embeddingCosine() == null ? null : Json.finiteOrNull(r.embeddingCosine()));
             o.put("eval_tokens", r.evalTokens());
             o.put("train_seconds", r.trainSeconds());
             o.put("model", r.model().toString());
+            a.add(o);
         }
-        return json.writerWithDefaultPrettyPrinter().writeValueAsString(a) + "\n";
-    }
-
-    /** JSON has no NaN or infinity: those become null. */
-    private static void number(ObjectNode o, String name, double v) {
-        if (Double.isFinite(v)) {
-            o.put(name, v);
-        } else {
-            o.putNull(name);
-        }
+        return Json.writePretty(a) + "\n";
     }
 }

@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Evaluates a model on the held-out pairs DIR/eval (DESIGN §2): the normalised loss, FVU, NMSE,"
+        description = {"Evaluates a model on the held-out pairs DIR/eval (the documents kept out of training): the normalised loss, FVU, NMSE,"
                 + " L0 and the fraction of experts (TC: hidden units) that never fire there.",
                 "When DIR/manifest.json says the data was harvested from the real model (./mxd harvest), also the"
                         + " embedding cosine: the model replaces that layer's MLP and the sentence embeddings of the"

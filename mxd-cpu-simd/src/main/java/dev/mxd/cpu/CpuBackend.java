@@ -61,18 +61,19 @@ public final class CpuBackend implements Backend, TrainingBackend {
         return CpuLayer.load(model, Kernels.get(), WorkerPool.shared());
     }
 
-    /**
-     * Training kernels over {@code model}'s tensors ({@link CpuTrainingKernels}), which repack the weights from the
-     * model on every call. The caller closes the kernels, then the model.
-     *
-     * @throws MxdBackendException   when the backend is unavailable, with the reason
-     * @throws IllegalStateException when the model is closed
-     */
     @Override
     public boolean trains() {
         return true;
     }
 
+    /**
+     * Training kernels that take {@code model}'s tensors as the initial parameters ({@link CpuTrainingKernels}): they
+     * keep the parameters in the kernels' layout and write them back to the model on export. The caller closes the
+     * kernels, then the model.
+     *
+     * @throws MxdBackendException   when the backend is unavailable, with the reason
+     * @throws IllegalStateException when the model is closed
+     */
     @Override
     public TrainingKernels kernels(MxdModel model) {
         Objects.requireNonNull(model, "model");

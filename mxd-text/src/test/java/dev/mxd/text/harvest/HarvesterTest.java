@@ -270,7 +270,7 @@ class HarvesterTest {
             total += FakeText.tokenizer(MAX).encode(text).length - 2;
         }
         assertEquals(total, m.trainTokens() + m.evalTokens());
-        assertTrue(HarvestManifest.read(out).toJson().contains("\"corpus_exhausted\" : true"));
+        assertTrue(HarvestManifest.read(out).toJson().contains("\"corpus_exhausted\": true"));
     }
 
     @Test
@@ -284,6 +284,6 @@ class HarvesterTest {
         assertTrue(e.getMessage().contains("format_version 2"), e.getMessage());
         Files.writeString(dir.resolve("manifest.json"), "[1");
         e = assertThrows(IllegalArgumentException.class, () -> HarvestManifest.read(dir));
-        assertTrue(e.getMessage().contains("not valid JSON"), e.getMessage());
+        assertTrue(e.getMessage().contains("malformed JSON"), e.getMessage());
     }
 }
