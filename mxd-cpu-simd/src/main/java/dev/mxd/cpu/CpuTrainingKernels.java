@@ -92,8 +92,11 @@ public final class CpuTrainingKernels implements TrainingKernels {
         MemorySegment.copy(t, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, b.t, 0, tokens * cfg.outputDim());
         targetNorms(b, tokens);
         time = PhaseTimes.end("target norms", time);
+        PhaseTimes.clearGemm();
         runForward(b, x, tokens, y, codes, b.kept);
-        PhaseTimes.end("forward (fused GEMMs: gate, encoder, decoder)", time);
+        PhaseTimes.endSplit("forward GEMMs (gate, encoder, decoder)",
+                "forward epilogues (bias, relu, TopK, activation, gather, packing, copies, imbalance)", time,
+                forward.participants());
         backward.run(params, b, tokens, project);
     }
 

@@ -49,6 +49,32 @@ final class DecoderRows {
     }
 
     /**
+     * {@link #products} of the rows with themselves, {@code sums[s0 + j] = Σ_o (double) w[wo + j·len + o]²}, each
+     * element read once: the same sums, bit for bit.
+     */
+    static void squares(float[] w, int wo, int len, int count, double[] sums, int s0) {
+        int j = 0;
+        for (; j + 4 <= count; j += 4) {
+            int w0 = wo + j * len;
+            double q0 = 0, q1 = 0, q2 = 0, q3 = 0;
+            for (int o = 0; o < len; o++) {
+                double a = w[w0 + o], b = w[w0 + len + o], c = w[w0 + 2 * len + o], d = w[w0 + 3 * len + o];
+                q0 += a * a;
+                q1 += b * b;
+                q2 += c * c;
+                q3 += d * d;
+            }
+            sums[s0 + j] = q0;
+            sums[s0 + j + 1] = q1;
+            sums[s0 + j + 2] = q2;
+            sums[s0 + j + 3] = q3;
+        }
+        if (j < count) {
+            products(w, wo + j * len, w, wo + j * len, len, count - j, sums, s0 + j);
+        }
+    }
+
+    /**
      * {@link DecoderNorm#removeParallelGradient} on {@code count} gradient rows at {@code g[go ..]} against the rows
      * at {@code w[wo ..]}: {@code grad −= (grad·row)·row}, a row whose dot is zero left as it is.
      *

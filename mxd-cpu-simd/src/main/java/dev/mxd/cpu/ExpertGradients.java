@@ -41,24 +41,30 @@ final class ExpertGradients {
      */
     void mxd(TrainingBatch b, int tokens, float[] c, float[] dC, PackedMatrix dGate, float[] dGateBias,
              boolean project) {
-        sparseRows(b, tokens, experts, Blocking.EXPERT_BLOCK, true, () -> new float[inDim], (pairs, start, n0, n1, row) -> {
+        int nr = dGate.nr;
+        sparseRows(b, tokens, experts, Blocking.EXPERT_BLOCK, true, () -> new float[nr * inDim], (pairs, start, n0, n1, rows) -> {
             double[] dots = new double[Blocking.EXPERT_BLOCK];
             for (int b0 = n0; b0 < n1; b0 += Blocking.EXPERT_BLOCK) {
                 int width = Math.min(Blocking.EXPERT_BLOCK, n1 - b0);
                 Arrays.fill(dC, b0 * outDim, (b0 + width) * outDim, 0f);
-                for (int n = b0; n < b0 + width; n++) {
-                    Arrays.fill(row, 0f);
-                    float bias = 0f;
-                    for (int q = start[n]; q < start[n + 1]; q++) {
-                        int e = pairs[q];
-                        int r = e / k;
-                        float da = kern.dot(b.dm, r * outDim, c, n * outDim, outDim);
-                        kern.axpy(b.codeValue[e], b.dm, r * outDim, dC, n * outDim, outDim);
-                        kern.axpy(da, b.x, r * inDim, row, 0, inDim);
-                        bias += da;
+                // dgate rows of the experts of one panel of dGate at a time, then stored into it in its order
+                for (int g0 = b0, g1; g0 < b0 + width; g0 = g1) {
+                    g1 = Math.min(b0 + width, (g0 / nr + 1) * nr);
+                    Arrays.fill(rows, 0, (g1 - g0) * inDim, 0f);
+                    for (int n = g0; n < g1; n++) {
+                        int row = (n - g0) * inDim;
+                        float bias = 0f;
+                        for (int q = start[n]; q < start[n + 1]; q++) {
+                            int e = pairs[q];
+                            int r = e / k;
+                            float da = kern.dot(b.dm, r * outDim, c, n * outDim, outDim);
+                            kern.axpy(b.codeValue[e], b.dm, r * outDim, dC, n * outDim, outDim);
+                            kern.axpy(da, b.x, r * inDim, rows, row, inDim);
+                            bias += da;
+                        }
+                        dGateBias[n] = bias;
                     }
-                    dGate.storeColumn(row, 0, n);
-                    dGateBias[n] = bias;
+                    dGate.storeColumns(rows, 0, inDim, g0, g1 - g0);
                 }
                 if (project) {
                     DecoderRows.project(kern, dC, b0 * outDim, c, b0 * outDim, outDim, width, dots);

@@ -117,6 +117,7 @@ final class Gemm {
         int colPanels = Math.ceilDiv(cols, nr);
         int chunks = Math.ceilDiv(k, Blocking.KC_MAX);
         int kc = chunks == 0 ? 0 : Math.ceilDiv(k, chunks);
+        long time = PhaseTimes.gemmStart();
         for (int pc = 0; pc < k; pc += kc) {
             int steps = Math.min(kc, k - pc);
             for (int ip = 0; ip < rowPanels; ip++) {
@@ -126,5 +127,6 @@ final class Gemm {
                 }
             }
         }
+        PhaseTimes.gemmEnd(time);
     }
 }

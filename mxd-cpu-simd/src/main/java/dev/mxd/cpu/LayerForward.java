@@ -80,6 +80,11 @@ final class LayerForward {
         this.nc = Blocking.tileWidth(Blocking.TILE_COLS, kern.nr);
     }
 
+    /** The threads a call runs on. */
+    int participants() {
+        return pool.parallelism();
+    }
+
     /**
      * Runs {@code op} on {@code tokens} rows.
      *

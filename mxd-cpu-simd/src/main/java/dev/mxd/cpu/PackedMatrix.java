@@ -116,10 +116,22 @@ final class PackedMatrix {
         }
     }
 
-    /** {@code B[r][col] = src[so + r]} for r &lt; k: one column, e.g. a row of S for B = Sᵀ. */
-    void storeColumn(float[] src, int so, int col) {
-        for (int r = 0, o = offset(col - col % nr, 0) + col % nr; r < k; r++, o += nr) {
-            data[o] = src[so + r];
+    /**
+     * {@code B[r][col0 + j] = src[so + j·ld + r]} for r &lt; k, j &lt; cols: columns from rows of S for B = Sᵀ, e.g.
+     * the gate's gradient rows. Each panel is written in its order, a run of up to nr floats per step, where one
+     * column at a time would touch a cache line per float.
+     */
+    void storeColumns(float[] src, int so, int ld, int col0, int cols) {
+        for (int c = col0, end = col0 + cols; c < end; ) {
+            int panelEnd = Math.min(end, (c / nr + 1) * nr);
+            int width = panelEnd - c;
+            int s = so + (c - col0) * ld;
+            for (int r = 0, o = offset(c - c % nr, 0) + c % nr; r < k; r++, o += nr) {
+                for (int j = 0; j < width; j++) {
+                    data[o + j] = src[s + j * ld + r];
+                }
+            }
+            c = panelEnd;
         }
     }
 

@@ -2,6 +2,7 @@ package dev.mxd.cpu;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Wall time per phase of a training step, for the step-timing harness ({@code TrainingStepTiming}): off unless a
@@ -11,6 +12,8 @@ import java.util.Map;
 final class PhaseTimes {
     static volatile boolean enabled;
     private static final Map<String, Long> NANOS = new LinkedHashMap<>();
+    /** Thread time spent in {@link Gemm#accumulate} by all participants since {@link #endSplit} last read it. */
+    private static final LongAdder GEMM_NANOS = new LongAdder();
 
     private PhaseTimes() {
     }
@@ -30,7 +33,41 @@ final class PhaseTimes {
         return now;
     }
 
+    /** A start time for {@link #gemmEnd}, or 0 when off; called by any participant. */
+    static long gemmStart() {
+        return enabled ? System.nanoTime() : 0;
+    }
+
+    /** Adds a participant's time in a GEMM since {@code start} to the count {@link #endSplit} reads. */
+    static void gemmEnd(long start) {
+        if (enabled) {
+            GEMM_NANOS.add(System.nanoTime() - start);
+        }
+    }
+
+    /**
+     * Ends a phase of fused GEMMs and epilogues (the forward pass) run by {@code participants} threads, split into
+     * {@code gemmPhase}, the participants' time in the GEMMs divided by their number, and {@code restPhase}, the
+     * rest of the phase's wall time: the epilogues, packing, copies and any imbalance between the participants.
+     */
+    static long endSplit(String gemmPhase, String restPhase, long start, int participants) {
+        if (!enabled) {
+            return 0;
+        }
+        long now = System.nanoTime();
+        long gemm = Math.min(GEMM_NANOS.sumThenReset() / participants, now - start);
+        NANOS.merge(gemmPhase, gemm, Long::sum);
+        NANOS.merge(restPhase, now - start - gemm, Long::sum);
+        return now;
+    }
+
+    /** Forgets the GEMM time counted so far, at the start of a phase that {@link #endSplit} ends. */
+    static void clearGemm() {
+        GEMM_NANOS.reset();
+    }
+
     static void reset() {
+        GEMM_NANOS.reset();
         NANOS.clear();
     }
 

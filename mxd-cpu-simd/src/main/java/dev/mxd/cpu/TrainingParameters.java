@@ -49,6 +49,12 @@ final class TrainingParameters {
     private final Map<String, Slot> slots;
     /** The values as the forward pass reads them. */
     final LayerWeights weights;
+    /**
+     * Per decoder row, its sum of squares as {@link #normaliseDecoder} computes it, taken by {@link #update} while
+     * the rows it has just written are in cache, so that the next decoder-norm is one scaling pass; null when the
+     * rows changed since (a decoder-norm, an import).
+     */
+    private double[] decoderSums;
 
     TrainingParameters(MxdConfig cfg, Kernels kern, WorkerPool pool) {
         this.kern = kern;
@@ -125,6 +131,7 @@ final class TrainingParameters {
         if (!model.config().equals(cfg)) {
             throw new IllegalArgumentException("cannot import a model of another config (" + model.config() + ")");
         }
+        decoderSums = null;
         for (Slot s : slots.values()) {
             load(s, model.tensor(s.name).data(), s.value);
             load(s, first == null ? null : first.tensor(s.name).data(), s.m);
@@ -162,17 +169,23 @@ final class TrainingParameters {
      */
     void normaliseDecoder() {
         float[] rows = decoderRows();
-        int count = cfg.kind() == Kind.MXD ? cfg.experts() : cfg.hiddenDim();
+        int count = decoderRowCount();
         int len = cfg.outputDim();
-        double[] norms = new double[count];
-        forRowBlocks(count, (r0, r1) -> DecoderRows.products(rows, r0 * len, rows, r0 * len, len, r1 - r0, norms, r0));
+        double[] norms = decoderSums;
+        decoderSums = null;
+        if (norms == null) {
+            double[] sums = new double[count];
+            forRowBlocks(count, (r0, r1) -> DecoderRows.squares(rows, r0 * len, len, r1 - r0, sums, r0));
+            norms = sums;
+        }
         for (int r = 0; r < count; r++) {
             norms[r] = Math.sqrt(norms[r]);
             DecoderNorm.checkNorm(cfg, r, norms[r]);
         }
+        double[] finalNorms = norms;
         forRowBlocks(count, (r0, r1) -> {
             for (int r = r0; r < r1; r++) {
-                double norm = norms[r];
+                double norm = finalNorms[r];
                 for (int j = r * len, end = j + len; j < end; j++) {
                     rows[j] = (float) (rows[j] / norm);
                 }
@@ -185,18 +198,35 @@ final class TrainingParameters {
         return cfg.kind() == Kind.MXD ? slots.get("W_cond").value : slots.get("W_dec").value;
     }
 
-    /** One AdamW update of every slot from its gradient ({@link AdamW#updateRange}, bit for bit). */
+    private int decoderRowCount() {
+        return cfg.kind() == Kind.MXD ? cfg.experts() : cfg.hiddenDim();
+    }
+
+    /**
+     * One AdamW update of every slot from its gradient ({@link AdamW#updateRange}, bit for bit). The decoder rows
+     * are updated in chunks of whole rows, each chunk's sums of squares taken right after (see {@link #decoderSums}).
+     */
     void update(AdamW.Coefficients c) {
+        float[] rows = decoderRows();
+        int len = cfg.outputDim();
+        double[] sums = new double[decoderRowCount()];
         for (Slot s : slots.values()) {
             MemorySegment p = MemorySegment.ofArray(s.value);
             MemorySegment g = MemorySegment.ofArray(s.grad);
             MemorySegment m = MemorySegment.ofArray(s.m);
             MemorySegment v = MemorySegment.ofArray(s.v);
             int count = s.value.length;
-            int chunk = Blocking.PARAMETER_CHUNK;
-            pool.forEachBlock(Math.ceilDiv(count, chunk), () -> Boolean.TRUE,
-                    (unused, b) -> kern.adamw(p, g, m, v, (long) b * chunk, Math.min(count, (long) (b + 1) * chunk), c));
+            boolean decoder = s.value == rows;
+            int chunk = decoder ? Math.max(1, Blocking.PARAMETER_CHUNK / len) * len : Blocking.PARAMETER_CHUNK;
+            pool.forEachBlock(Math.ceilDiv(count, chunk), () -> Boolean.TRUE, (unused, b) -> {
+                int from = b * chunk, to = Math.min(count, from + chunk);
+                kern.adamw(p, g, m, v, from, to, c);
+                if (decoder) {
+                    DecoderRows.squares(rows, from, len, (to - from) / len, sums, from / len);
+                }
+            });
         }
+        decoderSums = sums;
     }
 
     @FunctionalInterface
