@@ -9,7 +9,7 @@ import java.util.Objects;
  *
  * <p>Stateless; safe to call from several threads at once.
  */
-public final class Attention {
+final class Attention {
     private Attention() {
     }
 

@@ -32,7 +32,7 @@ import java.util.Objects;
  * parameters, gradient and moments, about four times the model's size, and the batch workspace), dropped on
  * {@link #close()}. Not thread-safe.
  */
-public final class CpuTrainingKernels implements TrainingKernels {
+final class CpuTrainingKernels implements TrainingKernels {
     private final MxdModel model;
     private final MxdConfig cfg;
     private final Kernels kern;

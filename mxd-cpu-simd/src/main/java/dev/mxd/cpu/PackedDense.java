@@ -11,10 +11,11 @@ import java.util.Objects;
  * {@link Sgemm} packs its B on every call): for models outside mxd's own layers, e.g. the transformer that
  * activations are harvested from. Bias and activation are applied to each C tile while it is in cache.
  *
- * <p>Holds heap arrays only (nothing to close). Immutable and safe to call from several threads at once: every
+ * <p>Reached through {@link CpuDenseOps}: {@link dev.mxd.DenseOps#dense} has checked the arguments of {@link #of}.
+ * Holds heap arrays only (nothing to close). Immutable and safe to call from several threads at once: every
  * call makes its own scratch.
  */
-public final class PackedDense {
+final class PackedDense {
     private final String name;
     private final Kernels kern;
     private final PackedMatrix weight;
@@ -38,25 +39,10 @@ public final class PackedDense {
      * @param bias       b [outputs], or null for none; copied
      * @param activation applied after the bias, or null for none (the {@link Activation} float kernels, within
      *                   DESIGN §6 of its double definition)
-     * @throws IllegalArgumentException when a size is not positive or an array does not match it
-     * @throws MxdBackendException      when the cpu kernels are unavailable in this JVM, with the fix
+     * @throws MxdBackendException when the cpu kernels are unavailable in this JVM, with the fix
      */
-    public static PackedDense of(String name, float[] weight, int inputs, int outputs, float[] bias,
+    static PackedDense of(String name, float[] weight, int inputs, int outputs, float[] bias,
                                  Activation activation) {
-        Objects.requireNonNull(name, "name");
-        Objects.requireNonNull(weight, name + " weight");
-        if (inputs < 1 || outputs < 1) {
-            throw new IllegalArgumentException(name + ": sizes must be >= 1, got inputs = " + inputs + ", outputs = "
-                    + outputs);
-        }
-        if (weight.length != (long) inputs * outputs) {
-            throw new IllegalArgumentException(name + ": weight has " + weight.length + " values, expected ["
-                    + inputs + ", " + outputs + "]");
-        }
-        if (bias != null && bias.length != outputs) {
-            throw new IllegalArgumentException(name + ": bias has " + bias.length + " values, expected [" + outputs
-                    + "]");
-        }
         Kernels kern = Sgemm.kernels();
         PackedMatrix packed = PackedMatrix.ofRows(name, MemorySegment.ofArray(weight), ValueLayout.JAVA_FLOAT_UNALIGNED,
                 inputs, outputs, kern.nr, WorkerPool.shared());
