@@ -1,0 +1,125 @@
+package dev.mxd.bench.regress;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import dev.mxd.Activation;
+import dev.mxd.Backend;
+import dev.mxd.Backends;
+import dev.mxd.MxdConfig;
+import dev.mxd.MxdModel;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.openjdk.jmh.results.format.ResultFormatType;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.RunnerException;
+import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
+
+/**
+ * The benchmarks of a regression run and how long each is measured, run through JMH's {@link Runner} (forks
+ * inherit this JVM's flags and {@code -D} options): SGEMM (mxd and OpenBLAS), the fused gate + TopK
+ * ({@code GateTopKBenchmark}), the forward ({@code ForwardBenchmark}) and the training step
+ * ({@code TrainBenchmark}) for each available backend, the scalar paths on the CPU backend as calibrations.
+ *
+ * <p>The iteration counts give the {@link MannWhitney} test its power: with n measured iterations on each side the
+ * smallest p it can give is 1 / C(2n, n), 7.8e-5 for n = 8 (quick) and 1.7e-9 for 2 forks of 8 (full), far below
+ * {@link Comparison#ALPHA}, so a real change is flagged even when a few iterations overlap.
+ *
+ * @param name              {@code quick} or {@code full}
+ * @param shapes            the MxD shapes ({@code small}, {@code gpt2})
+ * @param sgemmSizes        the SGEMM sizes n
+ * @param forks             JMH forks per benchmark
+ * @param warmups           warm-up iterations per fork
+ * @param iterations        measured iterations per fork
+ * @param iterationSeconds  length of each iteration, warm-up or measured
+ */
+record Suite(String name, String[] shapes, String[] sgemmSizes, int forks, int warmups, int iterations,
+        int iterationSeconds) {
+
+    /** Small shape, SGEMM 1024, one fork of 3 + 8 one-second iterations: under 5 minutes on 2 cores. */
+    static final Suite QUICK = new Suite("quick", new String[] {"small"}, new String[] {"1024"}, 1, 3, 8, 1);
+    /** Both shapes (small and GPT-2), SGEMM 1024 and 2048, two forks of 3 + 8 two-second iterations. */
+    static final Suite FULL = new Suite("full", new String[] {"small", "gpt2"}, new String[] {"1024", "2048"}, 2, 3, 8,
+            2);
+
+    /**
+     * Runs the suite and returns JMH's JSON result list of all its benchmarks.
+     *
+     * @param scratch a directory for JMH's result files
+     * @throws IllegalStateException when JMH fails as a whole (a failing benchmark is left out of the results, and
+     *                               then reported by a comparison as missing)
+     */
+    ArrayNode run(Path scratch) throws IOException {
+        ArrayNode all = RunDocument.JSON.createArrayNode();
+        for (Backend backend : backends()) {
+            String include = include(backend);
+            Path result = Files.createTempFile(scratch, "jmh-" + backend.name() + "-", ".json");
+            ChainedOptionsBuilder options = new OptionsBuilder().include(include)
+                    .param("shape", shapes).param("size", sgemmSizes)
+                    .forks(forks).warmupIterations(warmups).warmupTime(TimeValue.seconds(iterationSeconds))
+                    .measurementIterations(iterations).measurementTime(TimeValue.seconds(iterationSeconds))
+                    .resultFormat(ResultFormatType.JSON).result(result.toString());
+            if (System.getProperty(Backends.PROPERTY) == null) {
+                // prepended: this JVM's own arguments follow, and the benchmarks' jvmArgsAppend (-Dmxd.simd.bits=0)
+                options.jvmArgsPrepend("-D" + Backends.PROPERTY + "=" + backend.name());
+            }
+            System.out.println("regression run (" + name + "): backend " + backend.name() + ": " + include);
+            try {
+                new Runner(options.build()).run();
+            } catch (RunnerException e) {
+                throw new IllegalStateException("JMH failed on backend " + backend.name() + ": " + e.getMessage(), e);
+            }
+            if (Files.size(result) > 0) {
+                JsonNode list = RunDocument.JSON.readTree(result.toFile());
+                list.forEach(all::add);
+            }
+            Files.deleteIfExists(result);
+        }
+        return all;
+    }
+
+    /** The benchmarks for one backend: SGEMM and the scalar calibrations run with the CPU backend only. */
+    private static String include(Backend backend) {
+        List<String> parts = new ArrayList<>();
+        boolean cpu = backend.name().equals("cpu");
+        if (cpu) {
+            parts.add("SgemmBenchmark\\.(mxd|openblas)");
+        }
+        String methods = cpu ? "(simd|scalar)" : "simd";
+        parts.add("GateTopKBenchmark\\." + methods);
+        parts.add("ForwardBenchmark\\." + methods);
+        if (trains(backend)) {
+            parts.add("TrainBenchmark\\.step");
+        }
+        return "^dev\\.mxd\\.bench\\.(" + String.join("|", parts) + ")$";
+    }
+
+    /**
+     * The backends to run: the one {@code -Dmxd.backend} names, else every installed and available one but the
+     * float64 reference (the oracle, not a thing whose speed regresses).
+     */
+    private static List<Backend> backends() {
+        String named = System.getProperty(Backends.PROPERTY);
+        if (named != null) {
+            return List.of(Backends.select(named));
+        }
+        return Backends.installed().stream().filter(b -> !b.name().equals("reference"))
+                .filter(b -> b.availability().available()).toList();
+    }
+
+    /** Whether the backend has training kernels here, asked of a tiny model. */
+    private static boolean trains(Backend backend) {
+        try (MxdModel tiny = MxdModel.random(MxdConfig.mxd(8, 16, 4, 8, 2, Activation.GELU, false, false), 1);
+                var kernels = backend.training(tiny).orElse(null)) {
+            return kernels != null;
+        } catch (Exception e) {
+            System.out.println("regression run: backend " + backend.name() + " does not train here (" + e.getMessage()
+                    + "): its training step is left out");
+            return false;
+        }
+    }
+}
