@@ -73,7 +73,11 @@ final class CompareTable {
     }
 
     private static String percent(double change) {
-        return Double.isNaN(change) ? "" : String.format(Locale.ROOT, "%+.1f%%", 100 * change);
+        if (Double.isNaN(change)) {
+            return "";
+        }
+        // no "-0.0%" for a change that rounds to nothing
+        return String.format(Locale.ROOT, "%+.1f%%", Math.abs(change) < 5e-4 ? 0.0 : 100 * change);
     }
 
     private static String normalised(Comparison.Row r) {
