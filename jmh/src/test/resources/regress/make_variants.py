@@ -12,6 +12,10 @@ tight-renamed.json       tight.json with TrainBenchmark.step's shape renamed sma
 tight-jdk21.json         tight.json whose environment says JDK 21.0.5
 wide-slower20.json       wide.json with every iteration x 0.8
 truncated.json           the first 700 characters of tight.json
+tight-load.json          tight.json with an other load (mxdOtherLoad) of 0.2 in every iteration
+tight-slower20-load.json   tight-slower20.json, same other load 0.2
+tight-slower20-busier.json tight-slower20.json with an other load of 1.0: on 2 cores a 2-thread benchmark gets
+                         2/3 of the machine instead of 2/2.2, which explains the 20 % loss
 """
 import copy
 import json
@@ -88,3 +92,15 @@ write("tight-jdk21.json", jdk21)
 write("wide-slower20.json", variant(wide, lambda m: rescore(m, lambda v: v * 0.8)))
 with open("truncated.json", "w") as f:
     f.write(open("tight.json").read()[:700])
+
+
+def with_load(doc, load):
+    d = copy.deepcopy(doc)
+    for b in d["jmh"]:
+        b["mxdOtherLoad"] = [load] * sum(len(f) for f in b["primaryMetric"]["rawData"])
+    return d
+
+
+write("tight-load.json", with_load(tight, 0.2))
+write("tight-slower20-load.json", with_load(slower, 0.2))
+write("tight-slower20-busier.json", with_load(slower, 1.0))

@@ -2,6 +2,7 @@ package dev.mxd.bench.regress;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -11,7 +12,7 @@ import java.util.Locale;
  */
 final class CompareTable {
     private static final String[] HEADER = {"benchmark", "unit", "baseline", "now", "change", "p", "verdict",
-        "normalised"};
+        "normalised", "other load"};
 
     private CompareTable() {
     }
@@ -26,7 +27,8 @@ final class CompareTable {
             Score any = r.now() != null ? r.now() : r.base();
             lines.add(new String[] {r.key(), any.unit(), score(r.base()), score(r.now()), percent(r.change()),
                 r.base() == null || r.now() == null ? "" : String.format(Locale.ROOT, "%.4f", r.p()),
-                r.verdict().label, normalised(r)});
+                r.verdict().label, normalised(r), load(r.base()) + (r.base() == null || r.now() == null ? "" : " -> ")
+                + load(r.now())});
         }
         int[] width = new int[HEADER.length];
         for (String[] l : lines) {
@@ -38,7 +40,7 @@ final class CompareTable {
             StringBuilder b = new StringBuilder();
             for (int i = 0; i < l.length; i++) {
                 // text columns left, numbers right
-                boolean left = i == 0 || i == 1 || i == 6 || i == 7;
+                boolean left = i == 0 || i == 1 || i >= 6;
                 String cell = left ? pad(l[i], width[i]) : " ".repeat(width[i] - l[i].length()) + l[i];
                 b.append(cell).append(i + 1 < l.length ? "  " : "");
             }
@@ -86,6 +88,17 @@ final class CompareTable {
         }
         String calibration = r.calibration().substring(r.calibration().indexOf('.') + 1);
         return percent(r.normalisedChange()) + " (vs " + calibration + ")";
+    }
+
+    /** The median other load of a run's iterations ({@link LoadMonitor}), or empty. */
+    private static String load(Score s) {
+        if (s == null || s.otherLoad().length == 0) {
+            return "";
+        }
+        double[] v = s.otherLoad().clone();
+        Arrays.sort(v);
+        double median = v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+        return String.format(Locale.ROOT, "%.1f", median);
     }
 
     private static String pad(String s, int width) {

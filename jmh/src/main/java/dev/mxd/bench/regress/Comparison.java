@@ -16,7 +16,10 @@ import java.util.Map;
  * </ul>
  * The threshold keeps changes too small to matter (and the drift between runs that the iterations of one run
  * cannot show) from being flagged; the test keeps a large change made of a few disturbed iterations from being
- * flagged. Where a same-run calibration exists ({@link #CALIBRATION}) the row also gives the change of the
+ * flagged. Where both runs recorded the other load of each iteration ({@link LoadMonitor}: how many threads of
+ * other processes wanted the cores), a regression must also hold after each iteration's score is corrected for it
+ * (scaled by (P + load) / P on P cores, the share of the machine a P-thread benchmark gets under fair scheduling);
+ * one that does not is "slower, machine busier", reported but not failing. Where a same-run calibration exists ({@link #CALIBRATION}) the row also gives the change of the
  * normalised score (score / calibration's score), which compares runs on different machines by ratio. A score
  * present on one side only is a row of its own, and one missing from this run counts as a failure.
  */
@@ -34,6 +37,7 @@ final class Comparison {
     enum Verdict {
         REGRESSION("REGRESSION"),
         SLOWER_NOISE("slower, within noise"),
+        BUSIER("slower, machine busier"),
         SAME("same"),
         FASTER("faster"),
         TOO_FEW("too few samples"),
@@ -71,6 +75,8 @@ final class Comparison {
     private final List<Row> rows = new ArrayList<>();
     private final List<String> warnings;
     private final double threshold;
+    private final double baseCores;
+    private final double nowCores;
 
     /**
      * @param threshold the relative change that matters, in (0, 1): 0.10 flags a loss of more than 10 %
@@ -81,6 +87,8 @@ final class Comparison {
             throw new IllegalArgumentException("the threshold is a fraction in (0, 1), e.g. 0.10; got " + threshold);
         }
         this.threshold = threshold;
+        this.baseCores = cores(baseline);
+        this.nowCores = cores(now);
         this.warnings = EnvironmentCheck.differences(baseline, now);
         Map<String, Score> before = byKey(baseline);
         Map<String, Score> after = byKey(now);
@@ -120,21 +128,25 @@ final class Comparison {
                     + n.unit() + " (" + n.mode() + ") in this run: the scores cannot be compared");
         }
         double change = n.score() / b.score() - 1;
-        boolean up = b.higherIsBetter();
-        // p that this run is worse, and p that it is better
-        double pWorse = up ? MannWhitney.pLess(n.samples(), b.samples()) : MannWhitney.pLess(b.samples(), n.samples());
-        double pBetter = up ? MannWhitney.pLess(b.samples(), n.samples()) : MannWhitney.pLess(n.samples(), b.samples());
-        boolean worse = up ? change < -threshold : change > threshold;
-        boolean better = up ? change > threshold : change < -threshold;
+        double pWorse = pWorse(b, b.samples(), n.samples());
         Verdict verdict;
-        if ((worse || better) && MannWhitney.smallestP(b.samples().length, n.samples().length) >= ALPHA) {
+        if (beyond(-change, b) && MannWhitney.smallestP(b.samples().length, n.samples().length) >= ALPHA) {
             verdict = Verdict.TOO_FEW;
-        } else if (worse) {
+        } else if (beyond(-change, b)) {
             verdict = pWorse < ALPHA ? Verdict.REGRESSION : Verdict.SLOWER_NOISE;
-        } else if (better && pBetter < ALPHA) {
+        } else if (beyond(change, b) && pWorse(b, n.samples(), b.samples()) < ALPHA) {
             verdict = Verdict.FASTER;
         } else {
             verdict = Verdict.SAME;
+        }
+        if (verdict == Verdict.REGRESSION && baseCores > 0 && nowCores > 0 && b.otherLoad().length > 0
+                && n.otherLoad().length > 0) {
+            double[] bc = loadCorrected(b, baseCores);
+            double[] nc = loadCorrected(n, nowCores);
+            double corrected = mean(nc) / mean(bc) - 1;
+            if (!(beyond(-corrected, b) && pWorse(b, bc, nc) < ALPHA)) {
+                verdict = Verdict.BUSIER;
+            }
         }
         String calibration = CALIBRATION.getOrDefault(b.benchmark(), "");
         double normalised = Double.NaN;
@@ -146,6 +158,43 @@ final class Comparison {
             }
         }
         return new Row(b.key(), b, n, change, pWorse, normalised, calibration, verdict);
+    }
+
+    /**
+     * Whether a relative change of the score is beyond the threshold in the better direction (pass −change for
+     * the worse one): up for throughput, down for a time.
+     */
+    private boolean beyond(double change, Score s) {
+        return s.higherIsBetter() ? change > threshold : change < -threshold;
+    }
+
+    /** The one-sided p-value that {@code now} is worse than {@code base}, for scores like {@code s}. */
+    private static double pWorse(Score s, double[] base, double[] now) {
+        return s.higherIsBetter() ? MannWhitney.pLess(now, base) : MannWhitney.pLess(base, now);
+    }
+
+    /** The iterations as on an otherwise idle machine of {@code cores} cores, under fair scheduling. */
+    private static double[] loadCorrected(Score s, double cores) {
+        double[] v = new double[s.samples().length];
+        for (int i = 0; i < v.length; i++) {
+            double share = cores / (cores + s.otherLoad()[i]);
+            v[i] = s.higherIsBetter() ? s.samples()[i] / share : s.samples()[i] * share;
+        }
+        return v;
+    }
+
+    private static double mean(double[] v) {
+        double sum = 0;
+        for (double x : v) {
+            sum += x;
+        }
+        return sum / v.length;
+    }
+
+    /** The run's recorded core count, 0 when it has none. */
+    private static double cores(RunDocument doc) {
+        String c = doc.env("cpu.cores");
+        return c.isEmpty() ? 0 : Double.parseDouble(c);
     }
 
     private static Map<String, Score> byKey(RunDocument doc) {

@@ -26,6 +26,11 @@ import java.util.Map;
  */
 record RunDocument(ObjectNode environment, ArrayNode jmh, String source) {
     static final ObjectMapper JSON = new ObjectMapper();
+    /**
+     * The field this project adds to each of JMH's results: the other load of each measured iteration
+     * ({@link LoadMonitor}), over the forks in order. Other readers of JMH's format ignore it.
+     */
+    static final String OTHER_LOAD = "mxdOtherLoad";
 
     /**
      * Reads and checks a document.
@@ -93,10 +98,12 @@ record RunDocument(ObjectNode environment, ArrayNode jmh, String source) {
             Map<String, String> params = new LinkedHashMap<>();
             b.path("params").properties().forEach(e -> params.put(e.getKey(), e.getValue().asText()));
             String backend = backendOf(b.path("jvmArgs"));
+            double[] load = numbers(b.path(OTHER_LOAD), where + "." + OTHER_LOAD);
             String name = benchmark.startsWith(Score.PACKAGE) ? benchmark.substring(Score.PACKAGE.length()) : benchmark;
-            out.add(score(name, "", params, backend, mode, object(b, "primaryMetric", where), where + ".primaryMetric"));
+            out.add(score(name, "", params, backend, mode, object(b, "primaryMetric", where), load,
+                    where + ".primaryMetric"));
             for (var e : b.path("secondaryMetrics").properties()) {
-                out.add(score(name, e.getKey(), params, backend, mode, e.getValue(),
+                out.add(score(name, e.getKey(), params, backend, mode, e.getValue(), load,
                         where + ".secondaryMetrics." + e.getKey()));
             }
         }
@@ -104,7 +111,7 @@ record RunDocument(ObjectNode environment, ArrayNode jmh, String source) {
     }
 
     private static Score score(String name, String metric, Map<String, String> params, String backend, String mode,
-            JsonNode m, String where) {
+            JsonNode m, double[] otherLoad, String where) {
         JsonNode raw = m.get("rawData");
         if (!(raw instanceof ArrayNode forks) || forks.isEmpty()) {
             throw new BadInputException(where + " has no \"rawData\" (the per-iteration scores the comparison tests):"
@@ -126,7 +133,22 @@ record RunDocument(ObjectNode environment, ArrayNode jmh, String source) {
         JsonNode error = m.path("scoreError");
         return new Score(name, metric, params, backend, mode, text(m, "scoreUnit", where), score.asDouble(),
                 error.isNumber() ? error.asDouble() : Double.NaN,
-                samples.stream().mapToDouble(Double::doubleValue).toArray());
+                samples.stream().mapToDouble(Double::doubleValue).toArray(), otherLoad);
+    }
+
+    /** The numbers of a JSON list (empty when the field is absent). */
+    private static double[] numbers(JsonNode list, String where) {
+        if (list.isMissingNode()) {
+            return new double[0];
+        }
+        double[] v = new double[list.size()];
+        for (int i = 0; i < v.length; i++) {
+            if (!list.get(i).isNumber()) {
+                throw new BadInputException(where + "[" + i + "] is " + list.get(i) + ", not a number");
+            }
+            v[i] = list.get(i).asDouble();
+        }
+        return v;
     }
 
     /** The last {@code -Dmxd.backend=} of the fork's JVM arguments (the JVM takes the last), else {@code cpu}. */

@@ -17,15 +17,21 @@ import java.util.TreeMap;
  * @param score     JMH's score (the mean of the samples for throughput and average time)
  * @param error     JMH's 99.9 % confidence half-width of the score; NaN when JMH gave none
  * @param samples   the measured iterations of all forks, in order
+ * @param otherLoad the other processes' runnable threads during each of those iterations ({@link LoadMonitor}),
+ *                  or empty when not recorded
  */
 record Score(String benchmark, String metric, Map<String, String> params, String backend, String mode, String unit,
-        double score, double error, double[] samples) {
+        double score, double error, double[] samples, double[] otherLoad) {
 
     /** The package JMH names the benchmarks with, left out of every label. */
     static final String PACKAGE = "dev.mxd.bench.";
 
     Score {
         params = new TreeMap<>(params);
+        if (otherLoad.length != 0 && otherLoad.length != samples.length) {
+            throw new BadInputException(benchmark + " has " + samples.length + " iterations but the other load of "
+                    + otherLoad.length);
+        }
     }
 
     /** What identifies this result across runs: {@code ForwardBenchmark.simd:tokens shape=small @cpu}. */

@@ -2,6 +2,7 @@ package dev.mxd.bench.regress;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mxd.Activation;
 import dev.mxd.Backend;
 import dev.mxd.Backends;
@@ -11,13 +12,17 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.openjdk.jmh.results.format.ResultFormatType;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.RunnerException;
+import org.openjdk.jmh.runner.format.OutputFormatFactory;
 import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
 import org.openjdk.jmh.runner.options.TimeValue;
+import org.openjdk.jmh.runner.options.VerboseMode;
 
 /**
  * The benchmarks of a regression run and how long each is measured, run through JMH's {@link Runner} (forks
@@ -68,18 +73,39 @@ record Suite(String name, String[] shapes, String[] sgemmSizes, int forks, int w
                 options.jvmArgsPrepend("-D" + Backends.PROPERTY + "=" + backend.name());
             }
             System.out.println("regression run (" + name + "): backend " + backend.name() + ": " + include);
+            LoadMonitor monitor = new LoadMonitor(OutputFormatFactory.createFormatInstance(System.out,
+                    VerboseMode.NORMAL));
             try {
-                new Runner(options.build()).run();
+                new Runner(options.build(), monitor).run();
             } catch (RunnerException e) {
                 throw new IllegalStateException("JMH failed on backend " + backend.name() + ": " + e.getMessage(), e);
             }
             if (Files.size(result) > 0) {
-                JsonNode list = RunDocument.JSON.readTree(result.toFile());
-                list.forEach(all::add);
+                for (JsonNode entry : RunDocument.JSON.readTree(result.toFile())) {
+                    all.add(withLoad((ObjectNode) entry, monitor));
+                }
             }
             Files.deleteIfExists(result);
         }
         return all;
+    }
+
+    /** Adds the other load of each measured iteration to JMH's result of one benchmark, when it has one for each. */
+    private static ObjectNode withLoad(ObjectNode result, LoadMonitor monitor) {
+        Map<String, String> params = new HashMap<>();
+        result.path("params").properties().forEach(e -> params.put(e.getKey(), e.getValue().asText()));
+        List<String> jvmArgs = new ArrayList<>();
+        result.path("jvmArgs").forEach(a -> jvmArgs.add(a.asText()));
+        List<Double> loads = monitor.loads(LoadMonitor.key(result.path("benchmark").asText(), params, jvmArgs));
+        int iterations = 0;
+        for (JsonNode fork : result.path("primaryMetric").path("rawData")) {
+            iterations += fork.size();
+        }
+        if (!loads.isEmpty() && loads.size() == iterations) {
+            ArrayNode list = result.putArray(RunDocument.OTHER_LOAD);
+            loads.forEach(l -> list.add(Math.round(l * 100) / 100.0));
+        }
+        return result;
     }
 
     /** The benchmarks for one backend: SGEMM and the scalar calibrations run with the CPU backend only. */

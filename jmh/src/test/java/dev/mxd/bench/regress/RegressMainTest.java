@@ -93,6 +93,24 @@ class RegressMainTest {
     }
 
     @Test
+    void aSlowdownUnderTheSameOtherLoadIsFlagged() {
+        Outcome o = compare("tight-load.json", "tight-slower20-load.json");
+        assertEquals(1, o.exitCode(), o.out());
+        assertTrue(o.row("SgemmBenchmark.mxd size=1024 @cpu").contains("REGRESSION"), o.out());
+        assertTrue(o.row("SgemmBenchmark.mxd size=1024 @cpu").endsWith("0.2 -> 0.2"), o.out());
+    }
+
+    @Test
+    void aSlowdownThatTheOtherLoadExplainsIsReportedButNotFlagged() {
+        // other load 0.2 -> 1.0 on 2 cores: a 2-thread benchmark's share falls from 2/2.2 to 2/3, by 27 %
+        Outcome o = compare("tight-load.json", "tight-slower20-busier.json");
+        assertEquals(0, o.exitCode(), o.out());
+        assertTrue(o.row("SgemmBenchmark.mxd size=1024 @cpu").contains("slower, machine busier"), o.out());
+        assertTrue(o.row("SgemmBenchmark.mxd size=1024 @cpu").endsWith("0.2 -> 1.0"), o.out());
+        assertTrue(o.out().contains("18 slower, machine busier -> passed"), o.out());
+    }
+
+    @Test
     void aLargerThresholdLetsTheSlowdownPass() {
         Outcome o = compare("tight.json", "tight-slower20.json", "--threshold", "0.25");
         assertEquals(0, o.exitCode(), o.out());
