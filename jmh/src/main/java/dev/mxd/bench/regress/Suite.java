@@ -30,25 +30,28 @@ import org.openjdk.jmh.runner.options.VerboseMode;
  * ({@code GateTopKBenchmark}), the forward ({@code ForwardBenchmark}) and the training step
  * ({@code TrainBenchmark}) for each available backend, the scalar paths on the CPU backend as calibrations.
  *
- * <p>The iteration counts give the {@link MannWhitney} test its power: with n measured iterations on each side the
- * smallest p it can give is 1 / C(2n, n), 7.8e-5 for n = 8 (quick) and 1.7e-9 for 2 forks of 8 (full), far below
- * {@link Comparison#ALPHA}, so a real change is flagged even when a few iterations overlap.
+ * <p>The suite runs in {@link Rounds}: every benchmark in one fork, then every benchmark again in a new fork, so
+ * that each benchmark's iterations are spread over the whole run and a burst of load from another process reaches
+ * one round of it, not all. The iteration counts give the {@link MannWhitney} test its power: with n measured
+ * iterations on each side the smallest p it can give is 1 / C(2n, n), 2.1e-5 for 3 rounds of 3 (quick) and 6.4e-9
+ * for 3 rounds of 5 (full), far below {@link Comparison#ALPHA}, so a real change is flagged even when a few
+ * iterations overlap.
  *
  * @param name              {@code quick} or {@code full}
  * @param shapes            the MxD shapes ({@code small}, {@code gpt2})
  * @param sgemmSizes        the SGEMM sizes n
- * @param forks             JMH forks per benchmark
+ * @param rounds            rounds of the suite, one JMH fork per benchmark each
  * @param warmups           warm-up iterations per fork
  * @param iterations        measured iterations per fork
  * @param iterationSeconds  length of each iteration, warm-up or measured
  */
-record Suite(String name, String[] shapes, String[] sgemmSizes, int forks, int warmups, int iterations,
+record Suite(String name, String[] shapes, String[] sgemmSizes, int rounds, int warmups, int iterations,
         int iterationSeconds) {
 
-    /** Small shape, SGEMM 1024, one fork of 3 + 8 one-second iterations: under 5 minutes on 2 cores. */
-    static final Suite QUICK = new Suite("quick", new String[] {"small"}, new String[] {"1024"}, 1, 3, 8, 1);
-    /** Both shapes (small and GPT-2), SGEMM 1024 and 2048, two forks of 3 + 8 two-second iterations. */
-    static final Suite FULL = new Suite("full", new String[] {"small", "gpt2"}, new String[] {"1024", "2048"}, 2, 3, 8,
+    /** Small shape, SGEMM 1024, 3 rounds of 3 + 3 one-second iterations: under 5 minutes on 2 cores. */
+    static final Suite QUICK = new Suite("quick", new String[] {"small"}, new String[] {"1024"}, 3, 3, 3, 1);
+    /** Both shapes (small and GPT-2), SGEMM 1024 and 2048, 3 rounds of 3 + 5 two-second iterations. */
+    static final Suite FULL = new Suite("full", new String[] {"small", "gpt2"}, new String[] {"1024", "2048"}, 3, 3, 5,
             2);
 
     /**
@@ -59,35 +62,48 @@ record Suite(String name, String[] shapes, String[] sgemmSizes, int forks, int w
      *                               then reported by a comparison as missing)
      */
     ArrayNode run(Path scratch) throws IOException {
-        ArrayNode all = RunDocument.JSON.createArrayNode();
-        for (Backend backend : backends()) {
-            String include = include(backend);
-            Path result = Files.createTempFile(scratch, "jmh-" + backend.name() + "-", ".json");
-            ChainedOptionsBuilder options = new OptionsBuilder().include(include)
-                    .param("shape", shapes).param("size", sgemmSizes)
-                    .forks(forks).warmupIterations(warmups).warmupTime(TimeValue.seconds(iterationSeconds))
-                    .measurementIterations(iterations).measurementTime(TimeValue.seconds(iterationSeconds))
-                    .resultFormat(ResultFormatType.JSON).result(result.toString());
-            if (System.getProperty(Backends.PROPERTY) == null) {
-                // prepended: this JVM's own arguments follow, and the benchmarks' jvmArgsAppend (-Dmxd.simd.bits=0)
-                options.jvmArgsPrepend("-D" + Backends.PROPERTY + "=" + backend.name());
+        Rounds joined = new Rounds();
+        List<Backend> backends = backends();
+        for (int round = 1; round <= rounds; round++) {
+            for (Backend backend : backends) {
+                runOnce(backend, round, scratch).forEach(joined::add);
             }
-            System.out.println("regression run (" + name + "): backend " + backend.name() + ": " + include);
-            LoadMonitor monitor = new LoadMonitor(OutputFormatFactory.createFormatInstance(System.out,
-                    VerboseMode.NORMAL));
-            try {
-                new Runner(options.build(), monitor).run();
-            } catch (RunnerException e) {
-                throw new IllegalStateException("JMH failed on backend " + backend.name() + ": " + e.getMessage(), e);
-            }
-            if (Files.size(result) > 0) {
-                for (JsonNode entry : RunDocument.JSON.readTree(result.toFile())) {
-                    all.add(withLoad((ObjectNode) entry, monitor));
-                }
-            }
-            Files.deleteIfExists(result);
         }
+        ArrayNode all = RunDocument.JSON.createArrayNode();
+        joined.results().forEach(all::add);
         return all;
+    }
+
+    /** One round of the benchmarks of one backend: JMH's results, each with its other load. */
+    private List<ObjectNode> runOnce(Backend backend, int round, Path scratch) throws IOException {
+        List<ObjectNode> results = new ArrayList<>();
+        String include = include(backend);
+        Path result = Files.createTempFile(scratch, "jmh-" + backend.name() + "-", ".json");
+        ChainedOptionsBuilder options = new OptionsBuilder().include(include)
+                .param("shape", shapes).param("size", sgemmSizes)
+                .forks(1).warmupIterations(warmups).warmupTime(TimeValue.seconds(iterationSeconds))
+                .measurementIterations(iterations).measurementTime(TimeValue.seconds(iterationSeconds))
+                .resultFormat(ResultFormatType.JSON).result(result.toString());
+        if (System.getProperty(Backends.PROPERTY) == null) {
+            // prepended: this JVM's own arguments follow, and the benchmarks' jvmArgsAppend (-Dmxd.simd.bits=0)
+            options.jvmArgsPrepend("-D" + Backends.PROPERTY + "=" + backend.name());
+        }
+        System.out.println("regression run (" + name + "), round " + round + " of " + rounds + ": backend "
+                + backend.name() + ": " + include);
+        LoadMonitor monitor = new LoadMonitor(OutputFormatFactory.createFormatInstance(System.out,
+                VerboseMode.NORMAL));
+        try {
+            new Runner(options.build(), monitor).run();
+        } catch (RunnerException e) {
+            throw new IllegalStateException("JMH failed on backend " + backend.name() + ": " + e.getMessage(), e);
+        }
+        if (Files.size(result) > 0) {
+            for (JsonNode entry : RunDocument.JSON.readTree(result.toFile())) {
+                results.add(withLoad((ObjectNode) entry, monitor));
+            }
+        }
+        Files.deleteIfExists(result);
+        return results;
     }
 
     /** Adds the other load of each measured iteration to JMH's result of one benchmark, when it has one for each. */
