@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The reference PyTorch MxD forward pass and training step, timed on this machine, for the ratios in the README.
+"""The reference PyTorch MxD forward pass and training step, timed on this machine, for the ratios in docs/PERFORMANCE.md.
 
 The forward is written the way the reference computes it (james-oldfield/MxD,
 transcoders/sae_training/sparse_autoencoder.py, SparseAutoencoder.forward/encode/decode/condition):
@@ -80,8 +80,8 @@ def cpu_has_avx512():
 def keep_freed_memory():
     """Makes glibc malloc keep freed memory instead of returning it to the kernel. Every reference forward
     allocates several [T, N] float32 temporaries (176 MB each at the GPT-2 shape); by default glibc maps
-    each with mmap and unmaps it on free, so the next call faults every page in again, which on this
-    virtual machine costs more than the gate's matrix product. With mmap off and trimming off, the
+    each with mmap and unmaps it on free, so the next call faults every page in again, which on a virtual
+    machine can cost as much as the gate's matrix product. With mmap off and trimming off, the
     second call reuses the first call's pages."""
     import ctypes
     libc = ctypes.CDLL("libc.so.6")

@@ -63,6 +63,36 @@ public enum Activation {
     }
 
     /**
+     * The derivative in double precision: the oracle backward pass's definition, as PyTorch's backward defines it: relu' = [x &gt; 0]
+     * (0 at the kink), the exact derivative of the erf GELU {@code Φ(x) + x·φ(x)}, and of the tanh GELU
+     * {@code ½(1 + tanh u) + ½x(1 − tanh² u)·√(2/π)(1 + 3·0.044715x²)} with {@code u = √(2/π)(x + 0.044715x³)}.
+     */
+    public double derivative(double x) {
+        return switch (this) {
+            case RELU -> x > 0 ? 1.0 : 0.0;
+            case GELU -> {
+                double cdf = 0.5 * (1.0 + Activation.erf(x / Math.sqrt(2.0)));
+                double pdf = Math.exp(-0.5 * x * x) / Math.sqrt(2.0 * Math.PI);
+                yield cdf + x * pdf;
+            }
+            case GELU_TANH -> {
+                double beta = Math.sqrt(2.0 / Math.PI);
+                double kappa = 0.044715;
+                double th = Math.tanh(beta * (x + kappa * x * x * x));
+                yield 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * beta * (1 + 3 * kappa * x * x);
+            }
+            case SIGMOID -> {
+                double s = 1.0 / (1.0 + Math.exp(-x));
+                yield s * (1 - s);
+            }
+            case SILU -> {
+                double s = 1.0 / (1.0 + Math.exp(-x));
+                yield s * (1 + x * (1 - s));
+            }
+        };
+    }
+
+    /**
      * The error function to double precision. Uses the all-positive series
      * {@code erf(x) = 2/√π · e^(−x²) · Σ 2ⁿ x^(2n+1) / (1·3·…·(2n+1))}, which has no cancellation, and
      * saturates at |x| ≥ 6 where {@code 1 − erf(x) < 1e-17}.

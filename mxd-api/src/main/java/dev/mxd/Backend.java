@@ -1,8 +1,5 @@
 package dev.mxd;
 
-import dev.mxd.train.TrainingKernels;
-import java.util.Optional;
-
 /**
  * A compute backend for MxD layers, found with {@link java.util.ServiceLoader} (register an implementation
  * in {@code META-INF/services/dev.mxd.Backend}). Users pick one through {@link Backends}; implementations
@@ -31,14 +28,11 @@ public interface Backend {
     MxdLayer load(MxdModel model);
 
     /**
-     * The training kernels of this backend over {@code model}'s tensors (DESIGN §2), or empty when the backend
-     * does not train. The kernels read the model's current values on every call, so a trainer may update them in
-     * place between calls. The caller owns and closes the kernels, then the model.
-     *
-     * @throws MxdBackendException   when the backend trains but is unavailable here, with the reason
-     * @throws IllegalStateException when the model is closed
+     * Whether this backend also trains: its class then implements {@code dev.mxd.train.TrainingBackend} too (the
+     * training side lives in the {@code train} package, which builds on this one). {@link Backends#selectForTraining}
+     * picks among the backends that do.
      */
-    default Optional<TrainingKernels> training(MxdModel model) {
-        return Optional.empty();
+    default boolean trains() {
+        return false;
     }
 }

@@ -87,6 +87,33 @@ public final class Backends {
         return chosen;
     }
 
+    /**
+     * The backend that trains, chosen as {@link #select()} chooses but among backends that {@link Backend#trains()}:
+     * {@code auto} takes {@code opencl} where it found a GPU and trains, else {@code cpu}.
+     *
+     * @throws MxdBackendException when the named backend is unknown, unavailable or does not train
+     */
+    public static Backend selectForTraining() {
+        return selectForTraining(requestedName(System::getProperty, System::getenv));
+    }
+
+    /** {@link #selectForTraining()} for the backend called {@code name} (or {@code auto}). */
+    public static Backend selectForTraining(String name) {
+        return selectForTraining(name, installed());
+    }
+
+    /** Training selection among the given candidates; {@link #selectForTraining(String)} passes the installed ones. */
+    public static Backend selectForTraining(String name, List<Backend> candidates) {
+        String wanted = name == null || name.isBlank() ? AUTO : name.trim().toLowerCase(Locale.ROOT);
+        List<Backend> training = candidates.stream().filter(Backend::trains).toList();
+        if (!wanted.equals(AUTO) && find(candidates, wanted).isPresent() && find(training, wanted).isEmpty()) {
+            throw new MxdBackendException("backend '" + wanted + "' does not train; backends that train: "
+                    + String.join(", ", training.stream().map(Backend::name).toList())
+                    + " (cpu is fast, reference is the exact and slow float64 oracle)");
+        }
+        return select(wanted, wanted.equals(AUTO) ? training : candidates);
+    }
+
     /** The requested name: the property, else the environment variable, else {@code auto}. */
     public static String requestedName(UnaryOperator<String> properties, UnaryOperator<String> environment) {
         String p = properties.apply(PROPERTY);

@@ -2,6 +2,7 @@ package dev.mxd;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
@@ -126,6 +127,14 @@ public record MxdConfig(Kind kind, int inputDim, int hiddenDim, int outputDim, i
         m.put("b_dec_out", new long[] {o});
         m.put("b_dec", new long[] {i});
         return m;
+    }
+
+    /**
+     * The tensors that receive gradient, in file order: every tensor of {@link #tensorShapes()} but {@code b_dec},
+     * which MxD, TC and STC never use (the reference's optimiser skips it: it has no gradient).
+     */
+    public List<String> trainableTensorNames() {
+        return tensorShapes().keySet().stream().filter(n -> !n.equals("b_dec")).toList();
     }
 
     /** Parameters the forward pass uses (every tensor but the unused {@code b_dec}). */

@@ -1,12 +1,9 @@
 package dev.mxd;
 
-import dev.mxd.checkpoint.ModelFiles;
 import dev.mxd.tensor.DType;
 import dev.mxd.tensor.Tensor;
-import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -104,27 +101,6 @@ public final class MxdModel implements AutoCloseable {
         return model;
     }
 
-    /**
-     * Loads a model: a directory holding {@code mxd.safetensors} and {@code cfg.json}, a {@code .safetensors}
-     * file (config from a {@code cfg.json} beside it, else from the header's {@code __metadata__.cfg}), or a
-     * reference {@code .pt} checkpoint. Weights are converted to F32 and copied off the file, so the file
-     * may change once this returns. The caller owns and closes the result.
-     *
-     * @throws IOException on a missing or unreadable file
-     * @throws IllegalArgumentException on malformed content, naming the tensor, offset or field
-     */
-    public static MxdModel load(Path path) throws IOException {
-        return ModelFiles.load(path);
-    }
-
-    /**
-     * Writes {@code dir/mxd.safetensors} and {@code dir/cfg.json} (creating {@code dir}), each atomically: a
-     * failed save leaves the previous files intact.
-     */
-    public void save(Path dir) throws IOException {
-        ensureOpen();
-        ModelFiles.save(this, dir);
-    }
 
     public MxdConfig config() {
         return config;

@@ -11,7 +11,11 @@ import org.junit.jupiter.api.Test;
 
 class BackendsTest {
 
-    private record Fake(String name, Availability availability) implements Backend {
+    private record Fake(String name, Availability availability, boolean trains) implements Backend {
+        Fake(String name, Availability availability) {
+            this(name, availability, name.equals("cpu") || name.equals("reference"));
+        }
+
         @Override
         public MxdLayer load(MxdModel model) {
             throw new UnsupportedOperationException();
@@ -53,6 +57,19 @@ class BackendsTest {
         var e = assertThrows(MxdBackendException.class, () -> Backends.select("auto", List.of(POCL, REF)));
         assertTrue(e.getMessage().startsWith("mxd.backend=auto found neither an OpenCL GPU nor an available cpu backend."),
                 e.getMessage());
+    }
+
+    @Test
+    void trainingTakesABackendThatTrains() {
+        assertSame(CPU, Backends.selectForTraining("auto", List.of(CPU, GPU, REF)));
+        Backend gpuThatTrains = new Fake("opencl", Availability.ready(true, "NVIDIA H100"), true);
+        assertSame(gpuThatTrains, Backends.selectForTraining(null, List.of(CPU, gpuThatTrains, REF)));
+        assertSame(REF, Backends.selectForTraining("reference", List.of(CPU, GPU, REF)));
+        var e = assertThrows(MxdBackendException.class, () -> Backends.selectForTraining("opencl", List.of(CPU, GPU, REF)));
+        assertEquals("backend 'opencl' does not train; backends that train: cpu, reference (cpu is fast, reference is the"
+                + " exact and slow float64 oracle)", e.getMessage());
+        e = assertThrows(MxdBackendException.class, () -> Backends.selectForTraining("cuda", List.of(CPU, REF)));
+        assertTrue(e.getMessage().startsWith("unknown backend 'cuda'"), e.getMessage());
     }
 
     @Test

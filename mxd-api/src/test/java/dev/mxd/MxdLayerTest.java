@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.mxd.oracle.ReferenceBackend;
+import dev.mxd.oracle.OracleBackend;
 import java.lang.foreign.MemorySegment;
 import org.junit.jupiter.api.Test;
 
@@ -14,7 +14,7 @@ class MxdLayerTest {
 
     @Test
     void wrongInputWidthIsNamed() {
-        try (MxdModel model = MxdModel.random(config, 1); MxdLayer layer = new ReferenceBackend().load(model)) {
+        try (MxdModel model = MxdModel.random(config, 1); MxdLayer layer = new OracleBackend().load(model)) {
             var e = assertThrows(IllegalArgumentException.class, () -> layer.forward(new float[4 * 3]));
             assertEquals("input x has 12 floats, not a multiple of the input width I = 5", e.getMessage());
             var e2 = assertThrows(IllegalArgumentException.class, () -> layer.forward(MemorySegment.ofArray(new float[6 * 2]),
@@ -25,7 +25,7 @@ class MxdLayerTest {
 
     @Test
     void zeroTokensIsRejected() {
-        try (MxdModel model = MxdModel.random(config, 1); MxdLayer layer = new ReferenceBackend().load(model)) {
+        try (MxdModel model = MxdModel.random(config, 1); MxdLayer layer = new OracleBackend().load(model)) {
             var e = assertThrows(IllegalArgumentException.class, () -> layer.forward(MemorySegment.ofArray(new float[0]), 0,
                     MemorySegment.ofArray(new float[0]), Codes.onHeap(0, 2)));
             assertEquals("tokens (T) = 0: a forward pass needs at least one token", e.getMessage());
@@ -34,7 +34,7 @@ class MxdLayerTest {
 
     @Test
     void outputAndCodeShapesAreChecked() {
-        try (MxdModel model = MxdModel.random(config, 1); MxdLayer layer = new ReferenceBackend().load(model)) {
+        try (MxdModel model = MxdModel.random(config, 1); MxdLayer layer = new OracleBackend().load(model)) {
             MemorySegment x = MemorySegment.ofArray(new float[2 * 5]);
             var e = assertThrows(IllegalArgumentException.class,
                     () -> layer.forward(x, 2, MemorySegment.ofArray(new float[5]), Codes.onHeap(2, 2)));
@@ -53,13 +53,13 @@ class MxdLayerTest {
     @Test
     void closedLayerAndModelAreReported() {
         MxdModel model = MxdModel.random(config, 1);
-        MxdLayer layer = new ReferenceBackend().load(model);
+        MxdLayer layer = new OracleBackend().load(model);
         layer.close();
         layer.close();
         var e = assertThrows(IllegalStateException.class, () -> layer.forward(new float[5]));
         assertEquals("this MxdLayer (backend reference) is closed", e.getMessage());
         model.close();
-        var e2 = assertThrows(IllegalStateException.class, () -> new ReferenceBackend().load(model));
+        var e2 = assertThrows(IllegalStateException.class, () -> new OracleBackend().load(model));
         assertTrue(e2.getMessage().contains("closed"), e2.getMessage());
     }
 }

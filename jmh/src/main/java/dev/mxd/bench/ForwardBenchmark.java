@@ -7,7 +7,7 @@ import dev.mxd.Codes;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdLayer;
 import dev.mxd.MxdModel;
-import dev.mxd.oracle.ReferenceMxd;
+import dev.mxd.oracle.OracleMxd;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -140,7 +140,7 @@ public class ForwardBenchmark {
             int out = config.outputDim();
             float[] xs = new float[checkTokens * in];
             MemorySegment.copy(x, ValueLayout.JAVA_FLOAT, 0, xs, 0, xs.length);
-            ReferenceMxd.Result want = new ReferenceMxd(model).forward(xs, checkTokens);
+            OracleMxd.Result want = new OracleMxd(model).forward(xs, checkTokens);
             double maxAbs = Arrays.stream(want.y()).map(Math::abs).max().orElse(0);
             int compared = 0;
             for (int t = 0; t < checkTokens; t++) {

@@ -6,6 +6,7 @@ import dev.mxd.MxdConfig;
 import dev.mxd.MxdModel;
 import dev.mxd.train.ActivationSource;
 import dev.mxd.train.Trainer;
+import dev.mxd.train.TrainingBackends;
 import dev.mxd.train.TrainingKernels;
 import dev.mxd.train.TrainingListener;
 import dev.mxd.train.TrainingOptions;
@@ -80,8 +81,7 @@ public class TrainBenchmark {
                     new float[0]);
             model = MxdModel.random(cfg, 42);
             try {
-                kernels = backend.training(model).orElseThrow(() -> new IllegalStateException(
-                        "backend " + backend.name() + " has no training kernels"));
+                kernels = TrainingBackends.kernels(backend, model);
                 // lr and warm-up as the reference's defaults; runs far longer than any benchmark
                 TrainingOptions options = TrainingOptions.builder(BATCH, (long) BATCH << 30).lr(4e-4)
                         .warmupSteps(5000).seed(1).build();

@@ -5,7 +5,7 @@ import dev.mxd.Backend;
 import dev.mxd.Codes;
 import dev.mxd.MxdLayer;
 import dev.mxd.MxdModel;
-import dev.mxd.oracle.ReferenceBackend;
+import dev.mxd.oracle.OracleBackend;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -26,7 +26,7 @@ public final class PerturbedBackend implements Backend {
 
     @Override
     public MxdLayer load(MxdModel model) {
-        MxdLayer inner = new ReferenceBackend().load(model);
+        MxdLayer inner = new OracleBackend().load(model);
         MxdLayer layer = new MxdLayer(model.config(), NAME) {
             @Override
             protected void forwardImpl(MemorySegment x, int tokens, MemorySegment y, Codes codes) {

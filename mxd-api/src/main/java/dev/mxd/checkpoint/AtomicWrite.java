@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.WritableByteChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,14 +18,16 @@ import java.util.concurrent.ThreadLocalRandom;
  * directory, is forced to disk, and is renamed over the target. Readers see the old file or the new one,
  * never a mix; a failure at any point deletes the temporary file and leaves the old file as it was.
  *
- * <p>Writing is split into {@link #prepare} and {@link Pending#commit()} so that a save of several files
- * (weights and {@code cfg.json}) can write and sync all of them before renaming any.
+ * <p>The one place where mxd replaces a file: checkpoints, {@code cfg.json}, and the command line's results
+ * and plots go through {@link #write(Path, Content)} or {@link #writeString}. Writing is split into
+ * {@code prepare} and {@code Pending.commit()} inside this package so that a save of several files (weights
+ * and {@code cfg.json}) can write and sync all of them before renaming any.
  */
-final class AtomicWrite {
+public final class AtomicWrite {
 
-    /** Writes the whole content to {@code out}. */
+    /** Writes the whole content to {@code out}; the channel belongs to {@link AtomicWrite}, do not close it. */
     @FunctionalInterface
-    interface Content {
+    public interface Content {
         void writeTo(WritableByteChannel out) throws IOException;
     }
 
@@ -40,6 +43,26 @@ final class AtomicWrite {
     }
 
     private AtomicWrite() {
+    }
+
+    /**
+     * Writes {@code content} to {@code target}, replacing it atomically. The directory must exist.
+     *
+     * @throws IOException when the content or the file cannot be written; {@code target} is then as it was
+     */
+    public static void write(Path target, Content content) throws IOException {
+        write(target, content, Sink.DIRECT);
+    }
+
+    /** {@link #write(Path, Content)} of {@code text} in UTF-8. */
+    public static void writeString(Path target, String text) throws IOException {
+        write(target, utf8(text));
+    }
+
+    /** {@code text} in UTF-8 as content. */
+    static Content utf8(String text) {
+        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        return out -> writeFully(out, ByteBuffer.wrap(bytes));
     }
 
     /** Writes {@code content} to {@code target}, replacing it atomically. */

@@ -2,8 +2,6 @@ package dev.mxd.checkpoint;
 
 import dev.mxd.MxdConfig;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -59,11 +57,6 @@ public final class ConfigJson {
 
     /** Writes {@code config} to {@code file}, replacing it atomically (a failed write leaves the old file). */
     public static void write(MxdConfig config, Path file) throws IOException {
-        AtomicWrite.write(file, content(toJson(config)), AtomicWrite.Sink.DIRECT);
-    }
-
-    static AtomicWrite.Content content(String json) {
-        byte[] bytes = json.getBytes(StandardCharsets.UTF_8);
-        return out -> AtomicWrite.writeFully(out, ByteBuffer.wrap(bytes));
+        AtomicWrite.writeString(file, toJson(config));
     }
 }

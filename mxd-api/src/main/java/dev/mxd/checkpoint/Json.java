@@ -20,12 +20,14 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The one place where checkpoint JSON (safetensors headers, {@code cfg.json}) is decoded, parsed and
- * written. Values come back as plain Java: objects as insertion-ordered {@code LinkedHashMap}s, arrays as
- * {@code List}s, numbers as Integer/Long/BigInteger or Double, plus String, Boolean and null, so fields
- * mxd does not know survive a read and a write unchanged and in order.
+ * The one place where mxd reads and writes JSON: safetensors headers, {@code cfg.json}, training-checkpoint
+ * metadata, and the files and output of the command line ({@code manifest.json}, {@code results.json},
+ * {@code ./mxd eval --json}). Values are plain Java both ways: objects as insertion-ordered
+ * {@code LinkedHashMap}s (any {@code Map} when writing), arrays as {@code List}s, numbers as
+ * Integer/Long/BigInteger or Double, plus String, Boolean and null, so fields mxd does not know survive a read
+ * and a write unchanged and in order. Jackson stays behind this class: no other class of mxd names it.
  */
-final class Json {
+public final class Json {
     /**
      * Duplicate keys are an error rather than "last one wins": in a safetensors header a duplicated tensor
      * name would otherwise silently hide one of two data ranges. Trailing content after the value is an
@@ -81,7 +83,7 @@ final class Json {
      * @param source what the text is, for the message
      * @throws IllegalArgumentException on malformed JSON, naming {@code source}, line, column and character
      */
-    static Object parse(String text, String source) {
+    public static Object parse(String text, String source) {
         try {
             return MAPPER.readValue(text, Object.class);
         } catch (JsonProcessingException e) {
@@ -98,7 +100,7 @@ final class Json {
      * @throws IllegalArgumentException on malformed JSON or when the value is not an object
      */
     @SuppressWarnings("unchecked")
-    static Map<String, Object> parseObject(String text, String source) {
+    public static Map<String, Object> parseObject(String text, String source) {
         Object value = parse(text, source);
         if (value instanceof Map<?, ?> m) {
             return (Map<String, Object>) m;
@@ -119,14 +121,28 @@ final class Json {
         };
     }
 
-    /** One line, no spaces: for the safetensors header. */
-    static String writeCompact(Object value) {
+    /**
+     * One line, no spaces: for the safetensors header and for output read by programs.
+     *
+     * @throws IllegalArgumentException when {@code value} holds something that is not a JSON value
+     */
+    public static String writeCompact(Object value) {
         return write(COMPACT, value);
     }
 
-    /** Indented, for files people read ({@code cfg.json}). */
-    static String writePretty(Object value) {
+    /**
+     * Indented by two spaces, {@code "key": value}, as Python's {@code json.dump(indent=2)} writes: for files
+     * people read ({@code cfg.json}, manifests, results). No trailing newline.
+     *
+     * @throws IllegalArgumentException when {@code value} holds something that is not a JSON value
+     */
+    public static String writePretty(Object value) {
         return write(PRETTY, value);
+    }
+
+    /** {@code v}, or null when it is NaN or infinite: JSON has no numbers for those. */
+    public static Double finiteOrNull(double v) {
+        return Double.isFinite(v) ? v : null;
     }
 
     private static String write(ObjectWriter writer, Object value) {

@@ -137,7 +137,7 @@ public final class ModelFiles {
         Files.createDirectories(dir);
         AtomicWrite.Content weights = SafetensorsWriter.content(model.tensors(), Map.of(METADATA_CFG, json));
         try (AtomicWrite.Pending w = AtomicWrite.prepare(dir.resolve(WEIGHTS_FILE), weights, sink);
-             AtomicWrite.Pending c = AtomicWrite.prepare(dir.resolve(ConfigJson.FILE_NAME), ConfigJson.content(json), sink)) {
+             AtomicWrite.Pending c = AtomicWrite.prepare(dir.resolve(ConfigJson.FILE_NAME), AtomicWrite.utf8(json), sink)) {
             w.commit();
             c.commit();
         }

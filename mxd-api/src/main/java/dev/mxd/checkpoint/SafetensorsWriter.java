@@ -43,7 +43,7 @@ public final class SafetensorsWriter {
      *                                  file remains
      */
     public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
-        AtomicWrite.write(file, content(tensors, metadata), AtomicWrite.Sink.DIRECT);
+        AtomicWrite.write(file, content(tensors, metadata));
     }
 
     /** The whole file (header and data) as one writer, checked before anything is written. */

@@ -46,7 +46,7 @@ public final class Agreement {
     }
 
     /** The oracle's per-token scores the codes are chosen from: relu(g) [N] for an MxD, z [H] otherwise. */
-    public static double[][] scores(ReferenceMxd oracle, float[] x, int tokens) {
+    public static double[][] scores(OracleMxd oracle, float[] x, int tokens) {
         double[][] s = new double[tokens][];
         for (int t = 0; t < tokens; t++) {
             if (oracle.config().kind() == Kind.MXD) {

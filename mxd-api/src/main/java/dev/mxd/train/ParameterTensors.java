@@ -27,7 +27,7 @@ public final class ParameterTensors implements AutoCloseable {
         this.arena = Arena.ofShared();
         Map<String, Tensor> m = new LinkedHashMap<>();
         Map<String, long[]> shapes = config.tensorShapes();
-        for (String name : ReferenceBackward.trainableNames(config)) {
+        for (String name : config.trainableTensorNames()) {
             long[] shape = shapes.get(name);
             m.put(name, new Tensor(DType.F32, shape, arena.allocate(Tensor.elementCount(shape) * 4, 64)));
         }

@@ -1,11 +1,9 @@
 package dev.mxd.train;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdModel;
 import dev.mxd.checkpoint.ConfigJson;
+import dev.mxd.checkpoint.Json;
 import dev.mxd.checkpoint.SafetensorsFile;
 import dev.mxd.checkpoint.SafetensorsWriter;
 import dev.mxd.tensor.DType;
@@ -35,7 +33,6 @@ public final class TrainingCheckpoint {
     /** The value of the {@code format} metadata key. */
     public static final String FORMAT = "mxd-training-checkpoint/1";
     static final String DEAD = "dead.last_fired";
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private TrainingCheckpoint() {
     }
@@ -94,7 +91,7 @@ public final class TrainingCheckpoint {
             meta.put("dead_tokens_seen", Long.toString(dead.tokensSeen()));
             meta.put("seed", Long.toString(options.seed()));
             meta.put("rng", "shuffle of seed " + options.seed() + " at data_position " + dataPosition);
-            meta.put("options", JSON.writeValueAsString(options.referenceFields(cfg.kind())));
+            meta.put("options", Json.writeCompact(options.referenceFields(cfg.kind())));
             SafetensorsWriter.write(file, tensors, meta);
         }
     }
@@ -171,18 +168,14 @@ public final class TrainingCheckpoint {
         if (savedJson == null) {
             throw new IllegalArgumentException(file + ": __metadata__ has no 'options'");
         }
-        JsonNode saved;
-        try {
-            saved = JSON.readTree(savedJson);
-        } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException(file + ": __metadata__.options is not JSON: " + e.getOriginalMessage());
-        }
-        JsonNode now = JSON.valueToTree(current);
-        for (Map.Entry<String, JsonNode> e : now.properties()) {
-            JsonNode s = saved.get(e.getKey());
-            if (s == null || !s.asText().equals(e.getValue().asText())) {
+        Map<String, Object> saved = Json.parseObject(savedJson, file + ": __metadata__.options");
+        // Compared as text: a number written from a long or a float reads back as an Integer or a Double.
+        for (Map.Entry<String, Object> e : current.entrySet()) {
+            String now = String.valueOf(e.getValue());
+            String then = saved.containsKey(e.getKey()) ? String.valueOf(saved.get(e.getKey())) : null;
+            if (!now.equals(then)) {
                 throw new IllegalArgumentException(file + " was written by a run with " + e.getKey() + " = "
-                        + (s == null ? "(absent)" : s.asText()) + ", this run has " + e.getValue().asText()
+                        + (then == null ? "(absent)" : then) + ", this run has " + now
                         + ": a resumed run must use the same settings to continue the same run");
             }
         }

@@ -10,7 +10,7 @@ import java.lang.foreign.MemorySegment;
  * checkpoints) is backend-neutral and lives in {@link Trainer}; the passes over every parameter (decoder-norm,
  * AdamW) are called through these kernels, whose defaults run the backend-neutral code, so that a backend may run
  * the same arithmetic faster. The float64 oracle implements it in
- * {@link ReferenceTrainingKernels}; a backend implements it with its own kernels and is tested against the
+ * {@code dev.mxd.oracle.OracleTrainingKernels}; a backend implements it with its own kernels and is tested against the
  * oracle.
  *
  * <p>Contract:

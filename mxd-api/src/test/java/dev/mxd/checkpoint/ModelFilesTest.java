@@ -47,9 +47,9 @@ class ModelFilesTest {
     void savedModelLoadsBackBitForBit(MxdConfig config) throws IOException {
         Path out = dir.resolve("a").resolve("b");
         try (MxdModel model = MxdModel.random(config, 7)) {
-            model.save(out);
+            ModelFiles.save(model, out);
             for (Path path : List.of(out, out.resolve(ModelFiles.WEIGHTS_FILE))) {
-                try (MxdModel back = MxdModel.load(path)) {
+                try (MxdModel back = ModelFiles.load(path)) {
                     assertEquals(config, back.config());
                     assertEquals(List.copyOf(model.tensors().keySet()), List.copyOf(back.tensors().keySet()));
                     model.tensors().forEach((name, t) -> {
@@ -65,7 +65,7 @@ class ModelFilesTest {
     @Test
     void headerMetadataHoldsTheSameConfigText() throws IOException {
         try (MxdModel model = MxdModel.random(configs().findFirst().orElseThrow(), 1)) {
-            model.save(dir);
+            ModelFiles.save(model, dir);
         }
         try (SafetensorsFile f = SafetensorsFile.open(dir.resolve(ModelFiles.WEIGHTS_FILE))) {
             assertEquals(Files.readString(dir.resolve(ConfigJson.FILE_NAME)), f.metadata().get(ModelFiles.METADATA_CFG));
@@ -79,16 +79,16 @@ class ModelFilesTest {
     void cfgJsonWinsOverTheHeaderAndTheHeaderServesWithoutIt() throws IOException {
         MxdConfig saved = MxdConfig.mxd(4, 8, 6, 4, 2, Activation.RELU, false, false);
         try (MxdModel model = MxdModel.random(saved, 3)) {
-            model.save(dir);
+            ModelFiles.save(model, dir);
         }
         Path cfg = dir.resolve(ConfigJson.FILE_NAME);
         ConfigJson.write(saved.withK(5), cfg);
-        try (MxdModel fromDir = MxdModel.load(dir); MxdModel fromFile = MxdModel.load(dir.resolve(ModelFiles.WEIGHTS_FILE))) {
+        try (MxdModel fromDir = ModelFiles.load(dir); MxdModel fromFile = ModelFiles.load(dir.resolve(ModelFiles.WEIGHTS_FILE))) {
             assertEquals(5, fromDir.config().k(), "cfg.json wins");
             assertEquals(5, fromFile.config().k(), "cfg.json beside the file wins");
         }
         Files.delete(cfg);
-        try (MxdModel fromDir = MxdModel.load(dir); MxdModel fromFile = MxdModel.load(dir.resolve(ModelFiles.WEIGHTS_FILE))) {
+        try (MxdModel fromDir = ModelFiles.load(dir); MxdModel fromFile = ModelFiles.load(dir.resolve(ModelFiles.WEIGHTS_FILE))) {
             assertEquals(saved, fromDir.config(), "__metadata__.cfg without cfg.json");
             assertEquals(saved, fromFile.config());
         }
@@ -110,7 +110,7 @@ class ModelFilesTest {
             t.put("b_dec", SafetensorsRoundTripTest.ints(arena, DType.F32, new long[] {2}, 0, 0));
             SafetensorsWriter.write(file, t, Map.of(ModelFiles.METADATA_CFG, ConfigJson.toJson(config)));
         }
-        try (MxdModel m = MxdModel.load(file)) {
+        try (MxdModel m = ModelFiles.load(file)) {
             assertArrayEquals(new float[] {1f, -2f, 0.5f, 65504f}, floats(m, "W_enc"));
             assertArrayEquals(new float[] {1f, -3f}, floats(m, "b_enc"));
             assertArrayEquals(new float[] {0.1f, 0f, -7f, 3f}, floats(m, "W_dec"));
@@ -128,7 +128,7 @@ class ModelFilesTest {
             t.put("fired", SafetensorsRoundTripTest.longs(arena, DType.I64, new long[] {2}, 5, 6));
             SafetensorsWriter.write(file, t, Map.of(ModelFiles.METADATA_CFG, ConfigJson.toJson(config)));
         }
-        try (MxdModel m = MxdModel.load(file)) {
+        try (MxdModel m = ModelFiles.load(file)) {
             assertArrayEquals(new float[] {1f}, floats(m, "W_enc.adam_m"));
             assertFalse(m.hasTensor("fired"));
         }
@@ -191,7 +191,7 @@ class ModelFilesTest {
     void corruptWeightsFileFailsWithoutLeaks() throws IOException {
         MxdConfig config = MxdConfig.transcoder(2, 2, 2, 1, Activation.RELU, false);
         try (MxdModel model = MxdModel.zeros(config)) {
-            model.save(dir);
+            ModelFiles.save(model, dir);
         }
         Path file = dir.resolve(ModelFiles.WEIGHTS_FILE);
         byte[] bytes = Files.readAllBytes(file);
@@ -204,15 +204,15 @@ class ModelFilesTest {
     void otherPathsAreRefusedClearly() throws IOException {
         Path pt = dir.resolve("model.pt");
         Files.write(pt, new byte[] {0x50, 0x4b});
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> MxdModel.load(pt));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ModelFiles.load(pt));
         assertTrue(e.getMessage().contains("model.pt"), "a .pt goes to the PyTorch reader, which names the file: "
                 + e.getMessage());
 
-        assertThrows(NoSuchFileException.class, () -> MxdModel.load(dir), "a directory without mxd.safetensors");
-        assertThrows(NoSuchFileException.class, () -> MxdModel.load(dir.resolve("nope.safetensors")));
+        assertThrows(NoSuchFileException.class, () -> ModelFiles.load(dir), "a directory without mxd.safetensors");
+        assertThrows(NoSuchFileException.class, () -> ModelFiles.load(dir.resolve("nope.safetensors")));
         Path txt = dir.resolve("weights.bin");
         Files.write(txt, new byte[8]);
-        e = assertThrows(IllegalArgumentException.class, () -> MxdModel.load(txt));
+        e = assertThrows(IllegalArgumentException.class, () -> ModelFiles.load(txt));
         assertTrue(e.getMessage().contains("is not a model path"), e.getMessage());
     }
 
@@ -222,7 +222,7 @@ class ModelFilesTest {
         Path weights = dir.resolve(ModelFiles.WEIGHTS_FILE);
         Path cfg = dir.resolve(ConfigJson.FILE_NAME);
         try (MxdModel first = MxdModel.random(config, 1); MxdModel second = MxdModel.random(config.withK(3), 2)) {
-            first.save(dir);
+            ModelFiles.save(first, dir);
             byte[] weightsBefore = Files.readAllBytes(weights);
             byte[] cfgBefore = Files.readAllBytes(cfg);
             for (String failing : List.of(ModelFiles.WEIGHTS_FILE, ConfigJson.FILE_NAME)) {
@@ -236,12 +236,12 @@ class ModelFilesTest {
                             "no temporary file left");
                 }
             }
-            try (MxdModel back = MxdModel.load(dir)) {
+            try (MxdModel back = ModelFiles.load(dir)) {
                 assertEquals(config, back.config());
                 assertEquals(-1, first.tensor("gate").data().mismatch(back.tensor("gate").data()));
             }
-            second.save(dir);
-            try (MxdModel back = MxdModel.load(dir)) {
+            ModelFiles.save(second, dir);
+            try (MxdModel back = ModelFiles.load(dir)) {
                 assertEquals(3, back.config().k());
             }
         }

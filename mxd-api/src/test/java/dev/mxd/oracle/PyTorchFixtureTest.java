@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.mxd.Codes;
 import dev.mxd.MxdLayer;
 import dev.mxd.MxdModel;
+import dev.mxd.checkpoint.ModelFiles;
 import dev.mxd.checkpoint.SafetensorsFile;
 import dev.mxd.tensor.DType;
 import dev.mxd.tensor.Tensor;
@@ -42,7 +43,7 @@ class PyTorchFixtureTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
     void oracleMatchesPyTorch(Path dir) throws IOException {
-        try (MxdModel model = MxdModel.load(dir); SafetensorsFile io = SafetensorsFile.open(dir.resolve("io.safetensors"))) {
+        try (MxdModel model = ModelFiles.load(dir); SafetensorsFile io = SafetensorsFile.open(dir.resolve("io.safetensors"))) {
             Tensor xt = io.tensor("x");
             int tokens = (int) xt.shape()[0];
             float[] x = new float[Math.toIntExact(xt.elementCount())];
@@ -53,8 +54,8 @@ class PyTorchFixtureTest {
             Tensor idxTorch = io.tensor("codes.index");
             double[] valTorch = doubles(io.tensor("codes.value"));
 
-            ReferenceMxd oracle = new ReferenceMxd(model);
-            ReferenceMxd.Result r = oracle.forward(x, tokens);
+            OracleMxd oracle = new OracleMxd(model);
+            OracleMxd.Result r = oracle.forward(x, tokens);
             double maxAbs = 0;
             for (double v : yTorch) {
                 maxAbs = Math.max(maxAbs, Math.abs(v));
@@ -71,7 +72,7 @@ class PyTorchFixtureTest {
             }
 
             // The reference backend (float32 outputs) within DESIGN §6, fused and in two steps.
-            try (MxdLayer layer = new ReferenceBackend().load(model)) {
+            try (MxdLayer layer = new OracleBackend().load(model)) {
                 MxdLayer.Output fused = layer.forward(x);
                 Codes codes = layer.encode(x);
                 float[] twoStep = layer.decode(x, codes);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mxd.checkpoint.SafetensorsWriter;
+import dev.mxd.oracle.OracleTrainingKernels;
 import dev.mxd.tensor.DType;
 import dev.mxd.tensor.Tensor;
 import java.io.IOException;
@@ -81,7 +82,7 @@ class ActivationDirectoryTest {
         java.util.List<Long> evaluated = new java.util.ArrayList<>();
         try (ActivationDirectory d = ActivationDirectory.open(dir);
              dev.mxd.MxdModel model = ReferenceInit.create(cfg, true, 1);
-             ReferenceTrainingKernels k = new ReferenceTrainingKernels(model);
+             OracleTrainingKernels k = new OracleTrainingKernels(model);
              Trainer trainer = new Trainer(k, d, options, new TrainingListener() {
                  @Override
                  public void onEvaluation(long step, Metrics.Summary m) {
@@ -102,7 +103,7 @@ class ActivationDirectoryTest {
         SafetensorsWriter.write(dir.resolve("train/001.safetensors"), m, Map.of());
         try (ActivationDirectory d = ActivationDirectory.open(dir);
              dev.mxd.MxdModel model = ReferenceInit.create(cfg, true, 1);
-             ReferenceTrainingKernels k = new ReferenceTrainingKernels(model);
+             OracleTrainingKernels k = new OracleTrainingKernels(model);
              Trainer trainer = new Trainer(k, d, TrainingOptions.builder(8, 8 * 6).inOrder().build(), null)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, trainer::run);
             assertTrue(e.getMessage().contains("001.safetensors row 4") && e.getMessage().contains("step 4"),

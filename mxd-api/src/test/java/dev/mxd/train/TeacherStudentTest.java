@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.mxd.Activation;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdModel;
+import dev.mxd.oracle.OracleTrainingKernels;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -36,7 +37,7 @@ class TeacherStudentTest {
         ActivationSource data = TrainerTest.teacherData(teacher, 4, 4096, 256);
         List<Metrics.Summary> evals = new ArrayList<>();
         try (MxdModel model = ReferenceInit.create(student, true, 9);
-             ReferenceTrainingKernels k = new ReferenceTrainingKernels(model);
+             OracleTrainingKernels k = new OracleTrainingKernels(model);
              Trainer trainer = new Trainer(k, data, TrainingOptions.builder(64, 64L * steps).lr(1e-2).warmupSteps(50)
                      .evaluation(steps / 2, 0).seed(3).build(), new TrainingListener() {
                  @Override

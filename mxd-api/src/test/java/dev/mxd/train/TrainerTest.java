@@ -8,7 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.mxd.Activation;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdModel;
-import dev.mxd.oracle.ReferenceMxd;
+import dev.mxd.oracle.OracleMxd;
+import dev.mxd.oracle.OracleTrainingKernels;
 import dev.mxd.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -28,7 +29,7 @@ class TrainerTest {
     /** (x, teacher(x)) pairs of a random MxD teacher with a skip-free config of the same widths. */
     static ActivationSource teacherData(MxdConfig teacherCfg, long seed, int train, int eval) {
         try (MxdModel teacher = MxdModel.random(teacherCfg, seed)) {
-            ReferenceMxd oracle = new ReferenceMxd(teacher);
+            OracleMxd oracle = new OracleMxd(teacher);
             SplittableRandom r = new SplittableRandom(seed + 1);
             float[][] xs = new float[2][], ts = new float[2][];
             int[] sizes = {train, eval};
@@ -73,7 +74,7 @@ class TrainerTest {
         byte[] straight;
         long[] straightDead;
         try (MxdModel model = ReferenceInit.create(CFG, true, 7);
-             ReferenceTrainingKernels k = new ReferenceTrainingKernels(model);
+             OracleTrainingKernels k = new OracleTrainingKernels(model);
              Trainer trainer = new Trainer(k, data, options(20).evaluation(5, 0).deadWindow(64).build(), null)) {
             trainer.run();
             assertEquals(20, trainer.step());
@@ -84,13 +85,13 @@ class TrainerTest {
         Files.createDirectories(ck.getParent());
         TrainingOptions interrupted = options(20).evaluation(5, 0).deadWindow(64).checkpoints(10, ck).build();
         try (MxdModel model = ReferenceInit.create(CFG, true, 7);
-             ReferenceTrainingKernels k = new ReferenceTrainingKernels(model);
+             OracleTrainingKernels k = new OracleTrainingKernels(model);
              Trainer trainer = new Trainer(k, data, interrupted, null)) {
             assertEquals(10, trainer.runSteps(10));
             assertTrue(Files.exists(ck));
         }
         try (MxdModel model = MxdModel.zeros(TrainingCheckpoint.config(ck));
-             ReferenceTrainingKernels k = new ReferenceTrainingKernels(model);
+             OracleTrainingKernels k = new OracleTrainingKernels(model);
              Trainer trainer = new Trainer(k, data, interrupted, null)) {
             trainer.restore(ck);
             assertEquals(10, trainer.step());
@@ -107,19 +108,19 @@ class TrainerTest {
         ActivationSource data = teacherData(CFG, 1, 100, 0);
         Path ck = dir.resolve("state.safetensors");
         try (MxdModel model = ReferenceInit.create(CFG, true, 7);
-             ReferenceTrainingKernels k = new ReferenceTrainingKernels(model);
+             OracleTrainingKernels k = new OracleTrainingKernels(model);
              Trainer trainer = new Trainer(k, data, options(4).checkpoints(2, ck).build(), null)) {
             trainer.runSteps(2);
         }
         try (MxdModel model = MxdModel.zeros(TrainingCheckpoint.config(ck));
-             ReferenceTrainingKernels k = new ReferenceTrainingKernels(model);
+             OracleTrainingKernels k = new OracleTrainingKernels(model);
              Trainer trainer = new Trainer(k, data, options(4).lr(1e-3).checkpoints(2, ck).build(), null)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> trainer.restore(ck));
             assertTrue(e.getMessage().contains("lr = 0.003") && e.getMessage().contains("0.001"), e.getMessage());
         }
         MxdConfig other = MxdConfig.mxd(6, 8, 13, 5, 3, Activation.GELU, false, false);
         try (MxdModel model = MxdModel.zeros(other);
-             ReferenceTrainingKernels k = new ReferenceTrainingKernels(model);
+             OracleTrainingKernels k = new OracleTrainingKernels(model);
              Trainer trainer = new Trainer(k, teacherData(other, 1, 50, 0), options(4).build(), null)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> trainer.restore(ck));
             assertTrue(e.getMessage().contains("N 12") && e.getMessage().contains("N 13"), e.getMessage());
@@ -135,7 +136,7 @@ class TrainerTest {
         ActivationSource data = ActivationSource.inMemory(6, 5, x, t, new float[0], new float[0]);
         Path ck = dir.resolve("state.safetensors");
         try (MxdModel model = ReferenceInit.create(CFG, true, 7);
-             ReferenceTrainingKernels k = new ReferenceTrainingKernels(model);
+             OracleTrainingKernels k = new OracleTrainingKernels(model);
              Trainer trainer = new Trainer(k, data, options(6).inOrder().checkpoints(2, ck).build(), null)) {
             NonFiniteLossException e = assertThrows(NonFiniteLossException.class, trainer::run);
             assertEquals(3, e.step());
@@ -144,7 +145,7 @@ class TrainerTest {
             assertEquals(2, trainer.step());
         }
         try (MxdModel model = MxdModel.zeros(TrainingCheckpoint.config(ck));
-             ReferenceTrainingKernels k = new ReferenceTrainingKernels(model);
+             OracleTrainingKernels k = new OracleTrainingKernels(model);
              Trainer trainer = new Trainer(k, data, options(6).inOrder().checkpoints(2, ck).build(), null)) {
             trainer.restore(ck);
             assertEquals(2, trainer.step());
@@ -164,7 +165,7 @@ class TrainerTest {
         java.util.Arrays.fill(t, 20 * 5, 21 * 5, 0f);
         ActivationSource zeroRow = ActivationSource.inMemory(6, 5, x, t, new float[0], new float[0]);
         try (MxdModel model = ReferenceInit.create(CFG, true, 7);
-             ReferenceTrainingKernels k = new ReferenceTrainingKernels(model)) {
+             OracleTrainingKernels k = new OracleTrainingKernels(model)) {
             try (Trainer trainer = new Trainer(k, zeroRow, options(4).inOrder().build(), null)) {
                 IllegalArgumentException e = assertThrows(IllegalArgumentException.class, trainer::run);
                 assertTrue(e.getMessage().contains("train row 20") && e.getMessage().contains("step 2"), e.getMessage());

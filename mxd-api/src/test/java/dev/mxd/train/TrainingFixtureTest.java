@@ -7,6 +7,7 @@ import dev.mxd.MxdConfig;
 import dev.mxd.MxdModel;
 import dev.mxd.checkpoint.ConfigJson;
 import dev.mxd.checkpoint.SafetensorsFile;
+import dev.mxd.oracle.OracleTrainingKernels;
 import dev.mxd.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -38,7 +39,7 @@ class TrainingFixtureTest {
             int batch = Integer.parseInt(f.metadata().get("batch"));
             boolean normDec = (Boolean) cfg.otherFields().get("norm_dec");
             try (MxdModel model = MxdModel.zeros(cfg);
-                 ReferenceTrainingKernels kernels = new ReferenceTrainingKernels(model)) {
+                 OracleTrainingKernels kernels = new OracleTrainingKernels(model)) {
                 for (String t : model.tensors().keySet()) {
                     MemorySegment.copy(f.tensor("initial." + t).data(), 0, model.tensor(t).data(), 0,
                             model.tensor(t).data().byteSize());

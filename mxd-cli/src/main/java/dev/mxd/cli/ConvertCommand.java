@@ -2,6 +2,7 @@ package dev.mxd.cli;
 
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdModel;
+import dev.mxd.checkpoint.ModelFiles;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -26,8 +27,8 @@ final class ConvertCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try (MxdModel model = MxdModel.load(source)) {
-            model.save(outDir);
+        try (MxdModel model = ModelFiles.load(source)) {
+            ModelFiles.save(model, outDir);
             MxdConfig c = model.config();
             spec.commandLine().getOut().printf("%s -> %s: %s, %d tensors, %,d parameters%n", source,
                     outDir.resolve("mxd.safetensors"), c.kind(), model.tensors().size(), c.parameterCount());

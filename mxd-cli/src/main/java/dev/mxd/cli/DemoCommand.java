@@ -1,26 +1,27 @@
 package dev.mxd.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mxd.Backend;
 import dev.mxd.Backends;
 import dev.mxd.Kind;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdModel;
+import dev.mxd.checkpoint.AtomicWrite;
+import dev.mxd.checkpoint.Json;
+import dev.mxd.checkpoint.ModelFiles;
 import dev.mxd.cli.harvest.HarvestManifest;
 import dev.mxd.cli.harvest.Harvester;
 import dev.mxd.cli.harvest.TextSource;
 import dev.mxd.train.ActivationDirectory;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -32,11 +33,11 @@ import picocli.CommandLine.Spec;
         description = {"The sparsity-accuracy frontier on real data: harvests one layer of " + RealText.MODEL
                 + " on Europarl (reused when DIR/activations already holds the same harvest), trains an MxD, a TC and"
                 + " an STC of equal parameter counts at each K, evaluates them on the held-out documents, and prints"
-                + " the table (FVU, NMSE, L0, dead %, embedding cosine).",
+                + " the table (FVU, NMSE, L0, dead %%, embedding cosine).",
                 "Writes DIR/activations (the harvest), DIR/models/<kind>-k<K>/ (each model), DIR/results.json (one"
                         + " row per model) and DIR/frontier.png (FVU and embedding cosine against L0)."})
 final class DemoCommand implements Callable<Integer> {
-    /** About 10 minutes on a busy 2-core machine (see the README). */
+    /** Enough tokens for the kinds to separate at the default K, few enough for a run of minutes, not hours. */
     static final long DEFAULT_TOKENS = 200_000;
     static final List<Integer> DEFAULT_K = List.of(16, 32, 64);
     /** A few hundred steps on the default tokens: smaller batches and a higher rate than the paper's long runs. */
@@ -160,7 +161,7 @@ final class DemoCommand implements Callable<Integer> {
         double wall = (System.nanoTime() - started) / 1e9;
         Files.createDirectories(out);
         Path results = out.resolve("results.json");
-        Files.writeString(results, resultsJson(rows), StandardCharsets.UTF_8);
+        AtomicWrite.writeString(results, resultsJson(rows));
         Path plot = out.resolve("frontier.png");
         FrontierPlot.write(plot, String.format(Locale.ROOT, "%s layer %d: MxD vs transcoders at equal parameters (TC %d·I)",
                         texts.model(), layer, tcWidth),
@@ -203,7 +204,7 @@ final class DemoCommand implements Callable<Integer> {
         LayerTraining.train(log, dir, cfg, optimiser.builder(batch, total, DEFAULT_LR), backendName, modelDir,
                 LayerTraining.Slicing.WHOLE, false);
         double trainSeconds = (System.nanoTime() - t0) / 1e9;
-        try (MxdModel model = MxdModel.load(modelDir)) {
+        try (MxdModel model = ModelFiles.load(modelDir)) {
             Evaluation.Result r = Evaluation.run(model, dir, 0, TrainCommand.DEFAULT_BATCH, evalBackend, splice);
             Double cosine = r.splice() != null ? r.splice().cosine() : null;
             log.printf(Locale.ROOT, "eval (%,d tokens): FVU %.4f  NMSE %.4f  L0 %.2f  dead %.2f%%%s%n",
@@ -259,36 +260,23 @@ final class DemoCommand implements Callable<Integer> {
      * {@code fvu}, {@code nmse}, {@code l0}, {@code dead_fraction}, {@code embedding_cosine} (null when not
      * measured), {@code eval_tokens}, {@code train_seconds}, {@code model} (its directory).
      */
-    static String resultsJson(List<Row> rows) throws IOException {
-        ObjectMapper json = new ObjectMapper();
-        ArrayNode a = json.createArrayNode();
+    static String resultsJson(List<Row> rows) {
+        List<Map<String, Object>> a = new ArrayList<>();
         for (Row r : rows) {
-            ObjectNode o = a.addObject();
+            Map<String, Object> o = new LinkedHashMap<>();
             o.put("kind", r.kind().name().toLowerCase(Locale.ROOT));
             o.put("k", r.k());
             o.put("params", r.params());
-            number(o, "fvu", r.fvu());
-            number(o, "nmse", r.nmse());
-            number(o, "l0", r.l0());
-            number(o, "dead_fraction", r.deadFraction());
-            if (r.embeddingCosine() == null) {
-                o.putNull("embedding_cosine");
-            } else {
-                number(o, "embedding_cosine", r.embeddingCosine());
-            }
+            o.put("fvu", Json.finiteOrNull(r.fvu()));
+            o.put("nmse", Json.finiteOrNull(r.nmse()));
+            o.put("l0", Json.finiteOrNull(r.l0()));
+            o.put("dead_fraction", Json.finiteOrNull(r.deadFraction()));
+            o.put("embedding_cosine", r.embeddingCosine() == null ? null : Json.finiteOrNull(r.embeddingCosine()));
             o.put("eval_tokens", r.evalTokens());
             o.put("train_seconds", r.trainSeconds());
             o.put("model", r.model().toString());
+            a.add(o);
         }
-        return json.writerWithDefaultPrettyPrinter().writeValueAsString(a) + "\n";
-    }
-
-    /** JSON has no NaN or infinity: those become null. */
-    private static void number(ObjectNode o, String name, double v) {
-        if (Double.isFinite(v)) {
-            o.put(name, v);
-        } else {
-            o.putNull(name);
-        }
+        return Json.writePretty(a) + "\n";
     }
 }

@@ -3,6 +3,7 @@ package dev.mxd.cli;
 import dev.mxd.Backend;
 import dev.mxd.Backends;
 import dev.mxd.MxdModel;
+import dev.mxd.checkpoint.ModelFiles;
 import dev.mxd.train.ActivationDirectory;
 import dev.mxd.train.Metrics;
 import java.io.PrintWriter;
@@ -15,7 +16,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Evaluates a model on the held-out pairs DIR/eval (DESIGN §2): the normalised loss, FVU, NMSE,"
+        description = {"Evaluates a model on the held-out pairs DIR/eval (the documents kept out of training): the normalised loss, FVU, NMSE,"
                 + " L0 and the fraction of experts (TC: hidden units) that never fire there.",
                 "When DIR/manifest.json says the data was harvested from the real model (./mxd harvest), also the"
                         + " embedding cosine: the model replaces that layer's MLP and the sentence embeddings of the"
@@ -72,7 +73,7 @@ final class EvalCommand implements Callable<Integer> {
         if (batch < 1 || tokens < 0) {
             throw new IllegalArgumentException("--batch must be >= 1 and --tokens >= 0, got " + batch + " and " + tokens);
         }
-        try (MxdModel m = MxdModel.load(model);
+        try (MxdModel m = ModelFiles.load(model);
              ActivationDirectory dir = ActivationDirectory.open(data);
              Evaluation.Splice splice = Evaluation.splice(data, texts, cosineDocs)) {
             Backend chosen = backend == null ? Backends.select() : Backends.select(backend);

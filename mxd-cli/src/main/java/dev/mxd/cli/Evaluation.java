@@ -5,6 +5,7 @@ import dev.mxd.Codes;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdLayer;
 import dev.mxd.MxdModel;
+import dev.mxd.checkpoint.Json;
 import dev.mxd.cli.harvest.EmbeddingCosine;
 import dev.mxd.cli.harvest.HarvestManifest;
 import dev.mxd.cli.harvest.TextSource;
@@ -15,8 +16,9 @@ import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
+import java.util.Map;
 
 /**
  * The evaluation of {@code ./mxd eval} and {@code ./mxd demo}: a model's metrics on the held-out split
@@ -43,16 +45,21 @@ final class Evaluation {
          * {@code cosine_documents} only when measured.
          */
         String json() {
-            Metrics.Summary s = summary;
-            String base = String.format(Locale.ROOT, "{\"fvu\": %s, \"nmse\": %s, \"l0\": %s, \"dead_fraction\": %s,"
-                            + " \"loss\": %s, \"tokens\": %d, \"dead\": %d, \"code_space\": %d, \"backend\": \"%s\"",
-                    number(s.fvu()), number(s.nmse()), number(s.l0()), number(s.deadFraction()), number(s.loss()),
-                    s.tokens(), dead, codeSpace, backend);
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("fvu", Json.finiteOrNull(summary.fvu()));
+            o.put("nmse", Json.finiteOrNull(summary.nmse()));
+            o.put("l0", Json.finiteOrNull(summary.l0()));
+            o.put("dead_fraction", Json.finiteOrNull(summary.deadFraction()));
+            o.put("loss", Json.finiteOrNull(summary.loss()));
+            o.put("tokens", summary.tokens());
+            o.put("dead", dead);
+            o.put("code_space", codeSpace);
+            o.put("backend", backend);
             if (splice != null) {
-                base += String.format(Locale.ROOT, ", \"embedding_cosine\": %s, \"cosine_documents\": %d",
-                        number(splice.cosine()), splice.documents());
+                o.put("embedding_cosine", Json.finiteOrNull(splice.cosine()));
+                o.put("cosine_documents", splice.documents());
             }
-            return base + "}";
+            return Json.writeCompact(o);
         }
     }
 
@@ -186,10 +193,5 @@ final class Evaluation {
                         + ": the normalised loss divides by ‖t‖, so zero (or non-finite) target rows are not allowed");
             }
         }
-    }
-
-    /** A JSON number; JSON has no NaN or infinity, so those become null. */
-    static String number(double v) {
-        return Double.isFinite(v) ? Double.toString(v) : "null";
     }
 }

@@ -6,6 +6,7 @@ import dev.mxd.Codes;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdLayer;
 import dev.mxd.MxdModel;
+import dev.mxd.checkpoint.ModelFiles;
 import dev.mxd.checkpoint.SafetensorsFile;
 import dev.mxd.checkpoint.SafetensorsWriter;
 import dev.mxd.tensor.DType;
@@ -47,7 +48,7 @@ final class ForwardCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try (MxdModel m = MxdModel.load(model);
+        try (MxdModel m = ModelFiles.load(model);
              SafetensorsFile in = SafetensorsFile.open(input);
              // Shared, not confined: the cpu backend's worker threads use these segments as they are, where a
              // confined one would be copied through the heap on the way in and out.

@@ -1,10 +1,12 @@
 package dev.mxd.cli;
 
+import dev.mxd.checkpoint.AtomicWrite;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
 import java.awt.Shape;
 import java.io.IOException;
+import java.nio.channels.Channels;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -67,10 +69,7 @@ final class FrontierPlot {
         JFreeChart chart = new JFreeChart(title, new Font(Font.SANS_SERIF, Font.BOLD, 14), plot, true);
         chart.setBackgroundPaint(Color.WHITE);
         Files.createDirectories(file.toAbsolutePath().getParent());
-        Path temp = file.resolveSibling("." + file.getFileName() + ".tmp");
-        ChartUtils.saveChartAsPNG(temp.toFile(), chart, width, height);
-        Files.move(temp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        AtomicWrite.write(file, out -> ChartUtils.writeChartAsPNG(Channels.newOutputStream(out), chart, width, height));
     }
 
     /** One panel; a kind has the same colour and marker in every panel, and only the first has a legend. */

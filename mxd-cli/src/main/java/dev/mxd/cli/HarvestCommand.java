@@ -14,7 +14,7 @@ import picocli.CommandLine.Spec;
 
 @Command(name = "harvest", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Reads the MLP input and output of one layer of " + RealText.MODEL + " on the Europarl corpus"
-                + " (DESIGN §4, §7) into an activation directory for ./mxd train.",
+                + " (European Parliament proceedings, one document a line) into an activation directory for ./mxd train.",
                 "Every real token (not [CLS] or [SEP]) of the documents, read in order, gives a row: x (the LayerNorm"
                         + " output that feeds the MLP), t (the MLP's output before the residual), doc (the corpus line),"
                         + " pos (the position in the sequence) and token (the id). Documents go whole to DIR/train or"

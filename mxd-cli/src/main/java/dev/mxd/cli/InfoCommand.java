@@ -1,9 +1,9 @@
 package dev.mxd.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdModel;
+import dev.mxd.checkpoint.Json;
+import dev.mxd.checkpoint.ModelFiles;
 import dev.mxd.tensor.Tensor;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -28,7 +28,7 @@ final class InfoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        try (MxdModel model = MxdModel.load(path)) {
+        try (MxdModel model = ModelFiles.load(path)) {
             MxdConfig c = model.config();
             out.printf("%s%n", path);
             out.printf("kind        %s%n", c.kind());
@@ -42,8 +42,7 @@ final class InfoCommand implements Callable<Integer> {
                 Tensor t = e.getValue();
                 out.printf("  %-" + width + "s  %-16s %,14d%n", e.getKey(), Arrays.toString(t.shape()), t.elementCount());
             }
-            ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-            out.printf("%nconfig%n%s%n", json.writeValueAsString(c.toReferenceFields()));
+            out.printf("%nconfig%n%s%n", Json.writePretty(c.toReferenceFields()));
         }
         return 0;
     }

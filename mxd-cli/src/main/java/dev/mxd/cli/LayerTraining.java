@@ -11,6 +11,7 @@ import dev.mxd.train.Metrics;
 import dev.mxd.train.ReferenceInit;
 import dev.mxd.train.Trainer;
 import dev.mxd.train.TrainingCheckpoint;
+import dev.mxd.train.TrainingBackends;
 import dev.mxd.train.TrainingKernels;
 import dev.mxd.train.TrainingListener;
 import dev.mxd.train.TrainingOptions;
@@ -69,12 +70,11 @@ final class LayerTraining {
         }
         TrainingOptions opts = options.build();
         MxdConfig annotated = opts.annotate(cfg);
-        Backend chosen = Backends.select(backend);
+        Backend chosen = Backends.selectForTraining(backend);
         Files.createDirectories(out);
         try (MxdModel model = slicing.resume() ? MxdModel.zeros(TrainingCheckpoint.config(checkpoint))
                 : ReferenceInit.create(annotated, opts.decoderNorm(cfg.kind()), opts.seed())) {
-            Backend[] trainedOn = {chosen};
-            try (TrainingKernels kernels = kernels(chosen, backend, model, trainedOn);
+            try (TrainingKernels kernels = TrainingBackends.kernels(chosen, model);
                  Trainer trainer = new Trainer(kernels, dir, opts, new Progress(log, opts))) {
                 if (slicing.resume()) {
                     trainer.restore(checkpoint);
@@ -86,7 +86,7 @@ final class LayerTraining {
                         c.kind() == Kind.MXD ? " N=" + c.experts() : "", c.k(), c.activation().referenceName(),
                         c.glu() ? " glu" : "", c.skip() ? " skip" : "", c.parameterCount(), opts.steps(),
                         opts.batchTokens(), opts.lr(), opts.referenceFields(c.kind()).get("lr_scheduler_name"),
-                        opts.warmupSteps(), opts.seed(), trainedOn[0].name(), trainedOn[0].availability().detail(),
+                        opts.warmupSteps(), opts.seed(), chosen.name(), chosen.availability().detail(),
                         slicing.resume() ? "; resumed at step " + trainer.step() : "");
                 trainer.runSteps(slicing.stopAfter() != null ? slicing.stopAfter() : opts.steps());
                 if (trainer.step() < opts.steps()) {
@@ -107,20 +107,6 @@ final class LayerTraining {
         }
     }
 
-    /**
-     * The training kernels of the backend asked for; {@code auto} settles on cpu when its pick (a GPU backend) does
-     * not train, an explicit name never falls back. {@code trainedOn[0]} is set to the backend that trains.
-     */
-    private static TrainingKernels kernels(Backend chosen, String name, MxdModel model, Backend[] trainedOn) {
-        trainedOn[0] = chosen;
-        var k = chosen.training(model);
-        if (k.isEmpty() && Backends.AUTO.equals(name)) {
-            trainedOn[0] = Backends.select("cpu");
-            k = trainedOn[0].training(model);
-        }
-        return k.orElseThrow(() -> new IllegalArgumentException("backend " + chosen.name()
-                + " does not train; train with --backend cpu (or reference, exact and slow)"));
-    }
 
     /** The progress line of a run: step, tokens/s, ETA and the batch's metrics. */
     private static final class Progress implements TrainingListener {

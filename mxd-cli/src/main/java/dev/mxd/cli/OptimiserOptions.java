@@ -15,7 +15,7 @@ final class OptimiserOptions {
                     + " cosineannealingwarmrestarts (default: ${DEFAULT-VALUE}).")
     String schedule;
 
-    @Option(names = "--warmup", paramLabel = "STEPS", description = "Warm-up steps (default: 5 % of the steps).")
+    @Option(names = "--warmup", paramLabel = "STEPS", description = "Warm-up steps (default: 5 %% of the steps).")
     Long warmup;
 
     @Option(names = "--batch", paramLabel = "TOKENS",

@@ -12,7 +12,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Trains an MxD, TC or STC on the activation pairs of DIR/train (DESIGN §2, §4).",
+        description = {"Trains an MxD, TC or STC on the activation pairs of DIR/train (safetensors shards holding x [T, I]"
+                + " and t [T, O], as ./mxd harvest writes them): the layer learns to map each x to its t.",
                 "Writes OUTDIR/mxd.safetensors and OUTDIR/cfg.json (the config with every training setting used);"
                         + " with --checkpoint-every, OUTDIR/" + LayerTraining.CHECKPOINT + " (model, AdamW state,"
                         + " data position), which --resume continues from bit-identically (same settings and"

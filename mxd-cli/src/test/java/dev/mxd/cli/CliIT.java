@@ -6,9 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.mxd.Activation;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdModel;
+import dev.mxd.checkpoint.Json;
+import dev.mxd.checkpoint.ModelFiles;
 import dev.mxd.checkpoint.SafetensorsFile;
 import dev.mxd.checkpoint.SafetensorsWriter;
-import dev.mxd.oracle.ReferenceMxd;
+import dev.mxd.oracle.OracleMxd;
 import dev.mxd.tensor.DType;
 import dev.mxd.tensor.Tensor;
 import java.io.IOException;
@@ -58,10 +60,76 @@ class CliIT {
         return new Run(p.exitValue(), new String(out, StandardCharsets.UTF_8), errText);
     }
 
+    /**
+     * Runs the launcher {@code ./mxd} (a copy of it and {@code tools/lib.sh} with the root pom, over this module's
+     * built {@code target/}, stamped newer than every source so that it does not build) with a {@code grep} first
+     * on PATH that writes what it kept a second after its input ended: a launcher that returns before its stderr
+     * filter has finished loses the filter's lines. stdout and stderr go to files, read the moment the process has exited.
+     */
+    private Run launcher(String... args) throws IOException, InterruptedException {
+        Path repo = Path.of("..").toAbsolutePath().normalize();
+        Path root = dir.resolve("checkout");
+        Files.createDirectories(root.resolve("tools"));
+        Files.createDirectories(root.resolve("mxd-cli"));
+        Files.copy(repo.resolve("mxd"), root.resolve("mxd"));
+        Files.copy(repo.resolve("tools/lib.sh"), root.resolve("tools/lib.sh"));
+        Files.copy(repo.resolve("pom.xml"), root.resolve("pom.xml"));
+        Path link = Files.createSymbolicLink(root.resolve("mxd-cli/target"), Path.of("target").toAbsolutePath());
+        Path stamp = Files.createFile(Files.createDirectories(root.resolve(".mxd")).resolve("build.stamp"));
+        Files.setLastModifiedTime(stamp, java.nio.file.attribute.FileTime.from(java.time.Instant.now().plusSeconds(3600)));
+        String path = System.getenv("PATH");
+        Path realGrep = java.util.Arrays.stream(path.split(":")).map(d -> Path.of(d, "grep")).filter(Files::isExecutable)
+                .findFirst().orElseThrow(() -> new AssertionError("no grep on PATH " + path));
+        Path bin = Files.createDirectories(dir.resolve("slow-bin"));
+        // Filters all its input, then waits a second before it writes: its lines come after java has exited.
+        Files.writeString(bin.resolve("grep"), "#!/bin/sh\nkept=$(" + realGrep + " \"$@\")\nsleep 1\n"
+                + "[ -z \"$kept\" ] || printf '%s\\n' \"$kept\"\n");
+        assertTrue(bin.resolve("grep").toFile().setExecutable(true));
+
+        List<String> cmd = new ArrayList<>(List.of("bash", root.resolve("mxd").toString()));
+        cmd.addAll(List.of(args));
+        Path out = dir.resolve("launcher.out"), err = dir.resolve("launcher.err");
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .redirectOutput(out.toFile()).redirectError(err.toFile());
+        pb.environment().put("PATH", bin + ":" + path);
+        pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+        try {
+            Process p = pb.start();
+            assertTrue(p.waitFor(120, TimeUnit.SECONDS), "./mxd did not finish");
+            return new Run(p.exitValue(), Files.readString(out), Files.readString(err));
+        } finally {
+            Files.delete(link);   // the link, not this module's target/ (JUnit warns about links it must clean up)
+        }
+    }
+
+    @Test
+    void launcherErrorIsCompleteOnStderrWhenItExits() throws Exception {
+        Path missing = dir.resolve("no-such-model");
+        Run run = launcher("info", missing.toString());
+        assertEquals(1, run.exit(), run.err());
+        // Exactly the one line: complete, and the JVM's incubator-module warning filtered out.
+        assertEquals("mxd: no such file: " + missing + "\n", run.err());
+        assertEquals("", run.out());
+    }
+
+    @Test
+    void launcherHelpHasNoWarnings() throws Exception {
+        Run run = launcher("--help");
+        assertEquals(0, run.exit(), run.err());
+        assertTrue(run.out().startsWith("Usage: mxd"), run.out());
+        assertTrue(run.out().contains("demo "), run.out());
+        assertEquals("", run.err());
+        for (String command : List.of("train", "demo")) {   // the two whose help once held a lone '%'
+            run = mxd(command, "--help");
+            assertEquals(0, run.exit(), run.err());
+            assertEquals("", run.err(), command + " --help");
+        }
+    }
+
     private Path writeModel(MxdConfig cfg, long seed) throws IOException {
         Path modelDir = dir.resolve("model");
         try (MxdModel model = MxdModel.random(cfg, seed)) {
-            model.save(modelDir);
+            ModelFiles.save(model, modelDir);
         }
         return modelDir;
     }
@@ -89,14 +157,14 @@ class CliIT {
         assertEquals(0, run.exit(), run.err());
         assertTrue(run.out().contains("9 tokens, MXD"), run.out());
 
-        ReferenceMxd.Result expected;
-        try (MxdModel model = MxdModel.load(modelDir)) {
+        OracleMxd.Result expected;
+        try (MxdModel model = ModelFiles.load(modelDir)) {
             // The reference backend decodes from the float32 codes it returns.
-            ReferenceMxd oracle = new ReferenceMxd(model);
-            ReferenceMxd.Codes64 c = oracle.encode(x, tokens);
+            OracleMxd oracle = new OracleMxd(model);
+            OracleMxd.Codes64 c = oracle.encode(x, tokens);
             double[] rounded = java.util.Arrays.stream(c.value()).map(v -> (float) v).toArray();
-            ReferenceMxd.Codes64 c32 = new ReferenceMxd.Codes64(tokens, c.width(), c.index(), rounded);
-            expected = new ReferenceMxd.Result(oracle.decode(x, tokens, c32), c32);
+            OracleMxd.Codes64 c32 = new OracleMxd.Codes64(tokens, c.width(), c.index(), rounded);
+            expected = new OracleMxd.Result(oracle.decode(x, tokens, c32), c32);
         }
         try (SafetensorsFile f = SafetensorsFile.open(out)) {
             Tensor y = f.tensor("y");
@@ -123,7 +191,7 @@ class CliIT {
         assertTrue(run.out().contains("kind        STC"), run.out());
         assertTrue(run.out().contains("parameters  " + String.format("%,d", 6 * 11 + 11 + 11 * 6 + 6 * 6 + 6)), run.out());
         assertTrue(run.out().contains("W_skip.weight"), run.out());
-        assertTrue(run.out().contains("\"mlp_activation_fn\" : \"sigmoid\""), run.out());
+        assertTrue(run.out().contains("\"mlp_activation_fn\": \"sigmoid\""), run.out());
     }
 
     @Test
@@ -239,7 +307,7 @@ class CliIT {
     private Path writeActivations(String name, int trainTokens, int evalTokens, boolean withEval) throws IOException {
         Path data = dir.resolve(name);
         try (MxdModel teacher = MxdModel.random(TEACHER, 17)) {
-            ReferenceMxd oracle = new ReferenceMxd(teacher);
+            OracleMxd oracle = new OracleMxd(teacher);
             SplittableRandom r = new SplittableRandom(5);
             int half = trainTokens / 2;
             writeShard(oracle, r, half, data.resolve("train/000.safetensors"));
@@ -251,7 +319,7 @@ class CliIT {
         return data;
     }
 
-    private static void writeShard(ReferenceMxd oracle, SplittableRandom r, int tokens, Path file) throws IOException {
+    private static void writeShard(OracleMxd oracle, SplittableRandom r, int tokens, Path file) throws IOException {
         float[] x = new float[tokens * 6];
         for (int i = 0; i < x.length; i++) {
             x[i] = (float) r.nextGaussian();
@@ -270,14 +338,14 @@ class CliIT {
 
     /** The metrics of the saved model on the first {@code tokens} rows of {@code DIR/eval}, by the oracle in this JVM. */
     private static dev.mxd.train.Metrics oracleMetrics(Path modelDir, Path data, int tokens) throws IOException {
-        try (MxdModel model = MxdModel.load(modelDir);
+        try (MxdModel model = ModelFiles.load(modelDir);
              dev.mxd.train.ActivationDirectory acts = dev.mxd.train.ActivationDirectory.open(data)) {
             MxdConfig cfg = model.config();
             int in = cfg.inputDim(), out = cfg.outputDim(), k = cfg.k();
             dev.mxd.train.Metrics expected = new dev.mxd.train.Metrics(out, cfg.codeSpace());
             float[] x = new float[tokens * in], t = new float[tokens * out];
             acts.eval().read(0, tokens, x, t, 0);
-            ReferenceMxd.Result r = new ReferenceMxd(model).forward(x, tokens);
+            OracleMxd.Result r = new OracleMxd(model).forward(x, tokens);
             float[] y = new float[tokens * out];
             dev.mxd.Codes codes = dev.mxd.Codes.onHeap(tokens, k);
             for (int i = 0; i < y.length; i++) {
@@ -311,7 +379,7 @@ class CliIT {
         }
         Run eval = mxd("eval", "--model", out.toString(), "--data", data.toString(), "--json", "--backend", "cpu");
         assertEquals(0, eval.exit(), eval.err());
-        Map<?, ?> json = new com.fasterxml.jackson.databind.ObjectMapper().readValue(eval.out(), Map.class);
+        Map<?, ?> json = Json.parseObject(eval.out(), "eval --json");
         dev.mxd.train.Metrics expected = oracleMetrics(out, data, 300);
         assertEquals(300, ((Number) json.get("tokens")).intValue());
         assertEquals(expected.fvu(), ((Number) json.get("fvu")).doubleValue(), 1e-4 * expected.fvu());
@@ -354,9 +422,9 @@ class CliIT {
         Run eval = mxd("eval", "--model", out.toString(), "--data", data.toString(), "--json", "--backend", "cpu");
         assertEquals(0, eval.exit(), eval.err());
         assertEquals(1, eval.out().lines().count(), eval.out());
-        Map<?, ?> json = new com.fasterxml.jackson.databind.ObjectMapper().readValue(eval.out(), Map.class);
+        Map<?, ?> json = Json.parseObject(eval.out(), "eval --json");
         dev.mxd.train.Metrics expected = oracleMetrics(out, data, 300);
-        try (MxdModel model = MxdModel.load(out)) {
+        try (MxdModel model = ModelFiles.load(out)) {
             assertEquals(12, model.config().experts());
         }
         assertEquals(300, ((Number) json.get("tokens")).intValue());
@@ -445,19 +513,19 @@ class CliIT {
         assertEquals(0, run.exit(), run.err());
         assertTrue(run.out().contains("   K  kind       params       FVU      NMSE       L0   dead %   emb. cos"), run.out());
         assertTrue(run.out().contains("--tc-width 32"), "how to run the paper's scale: " + run.out());
-        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
-        com.fasterxml.jackson.databind.JsonNode manifest = json.readTree(out.resolve("activations/manifest.json").toFile());
-        assertEquals("all-MiniLM-L6-v2", manifest.get("model").asText());
-        assertEquals(384, manifest.get("input_dim").asInt());
-        com.fasterxml.jackson.databind.JsonNode rows = json.readTree(out.resolve("results.json").toFile());
+        Map<?, ?> manifest = Json.parseObject(Files.readString(out.resolve("activations/manifest.json")), "manifest");
+        assertEquals("all-MiniLM-L6-v2", manifest.get("model"));
+        assertEquals(384, manifest.get("input_dim"));
+        List<?> rows = (List<?>) Json.parse(Files.readString(out.resolve("results.json")), "results.json");
         assertEquals(6, rows.size(), rows.toString());
-        for (com.fasterxml.jackson.databind.JsonNode r : rows) {
+        for (Object row : rows) {
+            Map<?, ?> r = (Map<?, ?>) row;
             for (String key : new String[] {"kind", "k", "params", "fvu", "nmse", "l0", "dead_fraction", "embedding_cosine"}) {
-                assertTrue(r.has(key), key + " in " + r);
+                assertTrue(r.containsKey(key), key + " in " + r);
             }
-            double cos = r.get("embedding_cosine").asDouble();
+            double cos = ((Number) r.get("embedding_cosine")).doubleValue();
             assertTrue(cos > 0 && cos <= 1, r.toString());
-            assertTrue(Files.isRegularFile(out.resolve("models").resolve(r.get("kind").asText() + "-k" + r.get("k").asInt())
+            assertTrue(Files.isRegularFile(out.resolve("models").resolve(r.get("kind") + "-k" + r.get("k"))
                     .resolve("cfg.json")), r.toString());
         }
         byte[] png = Files.readAllBytes(out.resolve("frontier.png"));
@@ -466,8 +534,9 @@ class CliIT {
         Run eval = mxd("eval", "--model", out.resolve("models/mxd-k8").toString(), "--data",
                 out.resolve("activations").toString(), "--json", "--cosine-docs", "3", "--backend", "cpu");
         assertEquals(0, eval.exit(), eval.err());
-        com.fasterxml.jackson.databind.JsonNode e = json.readTree(eval.out());
-        assertEquals(3, e.get("cosine_documents").asInt());
-        assertTrue(e.get("embedding_cosine").asDouble() > 0 && e.get("embedding_cosine").asDouble() <= 1, eval.out());
+        Map<?, ?> e = Json.parseObject(eval.out(), "eval --json");
+        assertEquals(3, e.get("cosine_documents"));
+        double cos = ((Number) e.get("embedding_cosine")).doubleValue();
+        assertTrue(cos > 0 && cos <= 1, eval.out());
     }
 }

@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mxd.Backends;
 import dev.mxd.MxdLayer;
 import dev.mxd.MxdModel;
+import dev.mxd.checkpoint.ModelFiles;
 import dev.mxd.cli.harvest.EmbeddingCosine;
 import dev.mxd.cli.harvest.FakeText;
 import dev.mxd.cli.harvest.TextSource;
@@ -93,7 +94,7 @@ class DemoCommandTest {
             assertTrue(cos > 0 && cos <= 1 + 1e-9, r.toString());
             Path model = out.resolve("models").resolve(kind + "-k" + k);
             assertTrue(Files.isRegularFile(model.resolve("mxd.safetensors")) && Files.isRegularFile(model.resolve("cfg.json")));
-            try (MxdModel m = MxdModel.load(model)) {
+            try (MxdModel m = ModelFiles.load(model)) {
                 assertEquals(r.get("params").asLong(), m.config().parameterCount());
                 assertEquals(k, m.config().k());
             }
@@ -154,7 +155,7 @@ class DemoCommandTest {
         assertEquals(5, o.get("cosine_documents").asInt());
         List<Integer> docs = EmbeddingCosine.documents(acts.resolve("eval"), 5);
         try (TextSource source = FakeText.source(DOCS, MAX);
-             MxdModel m = MxdModel.load(model);
+             MxdModel m = ModelFiles.load(model);
              MxdLayer layer = Backends.select("cpu").load(m)) {
             double expected = new EmbeddingCosine(source.encoder(), 0, EmbeddingCosine.sequences(source, docs))
                     .meanCosine(layer);

@@ -5,6 +5,7 @@ import dev.mxd.Backend;
 import dev.mxd.MxdBackendException;
 import dev.mxd.MxdLayer;
 import dev.mxd.MxdModel;
+import dev.mxd.train.TrainingBackend;
 import dev.mxd.train.TrainingKernels;
 import java.util.Objects;
 import java.util.Optional;
@@ -22,7 +23,7 @@ import java.util.Optional;
  * copy, on the Java heap (about the model's own size: size {@code -Xmx} for it), and does not read the model
  * afterwards. A call allocates scratch per worker thread sized by a block of at most 192 tokens, never by T·N.
  */
-public final class CpuBackend implements Backend {
+public final class CpuBackend implements Backend, TrainingBackend {
     public static final String NAME = "cpu";
 
     private volatile Availability availability;
@@ -70,13 +71,18 @@ public final class CpuBackend implements Backend {
      * @throws IllegalStateException when the model is closed
      */
     @Override
-    public Optional<TrainingKernels> training(MxdModel model) {
+    public boolean trains() {
+        return true;
+    }
+
+    @Override
+    public TrainingKernels kernels(MxdModel model) {
         Objects.requireNonNull(model, "model");
         Availability a = availability();
         if (!a.available()) {
             throw new MxdBackendException("backend " + NAME + " is unavailable: " + a.detail());
         }
-        return Optional.of(new CpuTrainingKernels(model, Kernels.get(), WorkerPool.shared()));
+        return new CpuTrainingKernels(model, Kernels.get(), WorkerPool.shared());
     }
 
     private static Availability probe() {

@@ -9,7 +9,7 @@ import dev.mxd.tensor.Tensor;
 import dev.mxd.train.AdamW;
 import dev.mxd.train.DecoderNorm;
 import dev.mxd.train.ParameterTensors;
-import dev.mxd.train.ReferenceBackward;
+import dev.mxd.oracle.OracleBackward;
 import dev.mxd.train.TrainingKernels;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -26,7 +26,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 /**
  * {@link TrainingKernels} on the cpu backend: the forward pass of DESIGN §1 keeping its intermediates, and the
  * gradient of the normalised loss (DESIGN §2), over the module's packed GEMM ({@link Gemm}, {@link PackedMatrix})
- * and worker threads. The float64 oracle {@link ReferenceBackward} is the specification; the notation below is
+ * and worker threads. The float64 oracle {@link OracleBackward} is the specification; the notation below is
  * its.
  *
  * <p>Per call (T tokens; the weights are packed from the model's current values each call, since the trainer
@@ -119,7 +119,7 @@ public final class CpuTrainingKernels implements TrainingKernels {
      * @throws dev.mxd.MxdBackendException when the cpu backend is unavailable here, with the reason
      */
     public static CpuTrainingKernels of(MxdModel model) {
-        return (CpuTrainingKernels) new CpuBackend().training(model).orElseThrow();
+        return (CpuTrainingKernels) new CpuBackend().kernels(model);
     }
 
     @Override
@@ -648,7 +648,7 @@ public final class CpuTrainingKernels implements TrainingKernels {
                         dAct = d * p.u[o + j];
                     }
                     dh[o + j] = dAct * (gelu ? cdf[j] + p.h[o + j] * gauss[j] * INV_SQRT_2PI
-                            : (float) ReferenceBackward.derivative(act, p.h[o + j]));
+                            : (float) act.derivative(p.h[o + j]));
                 }
             }
         });

@@ -9,7 +9,7 @@ import dev.mxd.MxdConfig;
 import dev.mxd.MxdModel;
 import dev.mxd.checkpoint.ConfigJson;
 import dev.mxd.checkpoint.SafetensorsFile;
-import dev.mxd.oracle.ReferenceMxd;
+import dev.mxd.oracle.OracleMxd;
 import dev.mxd.tensor.Tensor;
 import dev.mxd.train.ActivationSource;
 import dev.mxd.train.Metrics;
@@ -108,7 +108,7 @@ class CpuTrainerTest {
     /** (x, teacher(x)) pairs of a random teacher of the same config, computed by the oracle. */
     static ActivationSource teacherData(MxdConfig cfg, long seed, int train, int eval) {
         try (MxdModel teacher = MxdModel.random(cfg, seed)) {
-            ReferenceMxd oracle = new ReferenceMxd(teacher);
+            OracleMxd oracle = new OracleMxd(teacher);
             SplittableRandom r = new SplittableRandom(seed + 1);
             float[][] xs = new float[2][], ts = new float[2][];
             int[] sizes = {train, eval};

@@ -13,8 +13,8 @@ import dev.mxd.tensor.Tensor;
 import dev.mxd.train.AdamW;
 import dev.mxd.train.DecoderNorm;
 import dev.mxd.train.ParameterTensors;
-import dev.mxd.train.ReferenceBackward;
-import dev.mxd.train.ReferenceTrainingKernels;
+import dev.mxd.oracle.OracleBackward;
+import dev.mxd.oracle.OracleTrainingKernels;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
@@ -29,8 +29,8 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The cpu backend's training kernels against the float64 oracle ({@link ReferenceBackward} through
- * {@link ReferenceTrainingKernels}) on odd sizes, DESIGN §6 tolerances per tensor; the sparsity of the backward
+ * The cpu backend's training kernels against the float64 oracle ({@link OracleBackward} through
+ * {@link OracleTrainingKernels}) on odd sizes, DESIGN §6 tolerances per tensor; the sparsity of the backward
  * pass; determinism.
  */
 class CpuTrainingKernelsTest {
@@ -77,7 +77,7 @@ class CpuTrainingKernelsTest {
         try (MxdModel model = MxdModel.random(cfg, 3);
              ParameterTensors g64 = ParameterTensors.zeros(cfg);
              ParameterTensors g32 = ParameterTensors.zeros(cfg);
-             ReferenceTrainingKernels oracle = new ReferenceTrainingKernels(model);
+             OracleTrainingKernels oracle = new OracleTrainingKernels(model);
              CpuTrainingKernels cpu = CpuTrainingKernels.of(model)) {
             float[] yRef = new float[tokens * cfg.outputDim()];
             float[] yCpu = new float[tokens * cfg.outputDim()];

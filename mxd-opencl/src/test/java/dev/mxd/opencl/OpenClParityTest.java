@@ -15,7 +15,7 @@ import dev.mxd.Codes;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdLayer;
 import dev.mxd.MxdModel;
-import dev.mxd.oracle.ReferenceMxd;
+import dev.mxd.oracle.OracleMxd;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -87,12 +87,12 @@ class OpenClParityTest {
     void forwardEncodeDecodeMatchTheOracle(String name, MxdConfig config, int tokens, Variant variant) {
         try (MxdModel model = MxdModel.random(config, 0x5EEDL + tokens); MxdLayer layer = load(model, variant)) {
             assertEquals(variant != GLOBAL_LISTS, ((OpenClLayer) layer).topkListsLocal(), "TopK lists in local memory");
-            ReferenceMxd oracle = new ReferenceMxd(model);
+            OracleMxd oracle = new OracleMxd(model);
             float[] x = Oracle.inputs(tokens, config.inputDim(), 42 + tokens);
 
             MxdLayer.Output fused = layer.forward(x);
             Oracle.assertCodes(name + " codes", oracle, x, tokens, fused.codes());
-            double[] expected = oracle.decode(x, tokens, ReferenceMxd.Codes64.of(fused.codes()));
+            double[] expected = oracle.decode(x, tokens, OracleMxd.Codes64.of(fused.codes()));
             Oracle.assertClose(name + " y", expected, fused.y(), config.outputDim());
 
             // the two steps give the fused result bit for bit
@@ -113,7 +113,7 @@ class OpenClParityTest {
     void decodeTakesCallerCodesOfAnyWidth(String name, MxdConfig config, int tokens, Variant variant) {
         try (MxdModel model = MxdModel.random(config, 7); MxdLayer layer = backend.load(model);
              Arena arena = Arena.ofConfined()) {
-            ReferenceMxd oracle = new ReferenceMxd(model);
+            OracleMxd oracle = new OracleMxd(model);
             float[] x = Oracle.inputs(tokens, config.inputDim(), 99);
             int space = config.codeSpace();
             for (int width : new int[] {0, 1, config.k() + 3}) {
@@ -131,7 +131,7 @@ class OpenClParityTest {
                 MemorySegment.copy(x, 0, xs, ValueLayout.JAVA_FLOAT, 0, x.length);
                 MemorySegment ys = arena.allocate((long) tokens * config.outputDim() * Float.BYTES, 64);
                 layer.decode(xs, tokens, codes, ys);
-                Oracle.assertClose(name + " decode width " + width, oracle.decode(x, tokens, ReferenceMxd.Codes64.of(codes)),
+                Oracle.assertClose(name + " decode width " + width, oracle.decode(x, tokens, OracleMxd.Codes64.of(codes)),
                         ys.toArray(ValueLayout.JAVA_FLOAT), config.outputDim());
             }
         }

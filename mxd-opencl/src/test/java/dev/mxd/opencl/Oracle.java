@@ -2,7 +2,7 @@ package dev.mxd.opencl;
 
 import dev.mxd.Codes;
 import dev.mxd.oracle.Agreement;
-import dev.mxd.oracle.ReferenceMxd;
+import dev.mxd.oracle.OracleMxd;
 import java.util.SplittableRandom;
 
 /** Inputs for the OpenCL tests, and the oracle comparisons of {@link Agreement}. */
@@ -26,7 +26,7 @@ final class Oracle {
     }
 
     /** The codes against the oracle's scores by the near-tie rule: see {@link Agreement#requireCodesAgree}. */
-    static void assertCodes(String what, ReferenceMxd oracle, float[] x, int tokens, Codes codes) {
+    static void assertCodes(String what, OracleMxd oracle, float[] x, int tokens, Codes codes) {
         Agreement.requireCodesAgree(what, codes, Agreement.scores(oracle, x, tokens), oracle.config().k());
     }
 }

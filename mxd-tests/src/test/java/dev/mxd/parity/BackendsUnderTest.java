@@ -3,7 +3,7 @@ package dev.mxd.parity;
 import dev.mxd.Availability;
 import dev.mxd.Backend;
 import dev.mxd.Backends;
-import dev.mxd.oracle.ReferenceBackend;
+import dev.mxd.oracle.OracleBackend;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -26,7 +26,7 @@ final class BackendsUnderTest {
         boolean ci = "true".equalsIgnoreCase(System.getenv("CI"));
         List<Backend> out = new ArrayList<>();
         for (Backend b : Backends.installed()) {
-            if (b.name().equals(ReferenceBackend.NAME)) {
+            if (b.name().equals(OracleBackend.NAME)) {
                 continue;
             }
             Availability a = b.availability();

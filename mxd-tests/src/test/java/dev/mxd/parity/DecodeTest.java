@@ -6,7 +6,7 @@ import dev.mxd.Backend;
 import dev.mxd.Codes;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdLayer;
-import dev.mxd.oracle.ReferenceMxd;
+import dev.mxd.oracle.OracleMxd;
 import java.util.Arrays;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -61,7 +61,7 @@ class DecodeTest {
 
     private static void check(Backend backend, Fixture f, MxdLayer layer, Codes codes, String what) {
         float[] y = layer.decode(f.x, codes);
-        double[] y64 = f.oracle.decode(f.x, f.tokens, ReferenceMxd.Codes64.of(codes));
+        double[] y64 = f.oracle.decode(f.x, f.tokens, OracleMxd.Codes64.of(codes));
         Agreement.requireClose(backend.name() + " " + f.cfg + " " + what, y, y64, f.cfg.outputDim());
     }
 

@@ -3,7 +3,7 @@ package dev.mxd.parity;
 import dev.mxd.Kind;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdModel;
-import dev.mxd.oracle.ReferenceMxd;
+import dev.mxd.oracle.OracleMxd;
 import java.util.SplittableRandom;
 
 /** A model with seeded random weights, seeded N(0, 1) inputs, and the oracle over the same weights. */
@@ -12,7 +12,7 @@ final class Fixture implements AutoCloseable {
     final int tokens;
     final MxdModel model;
     final float[] x;
-    final ReferenceMxd oracle;
+    final OracleMxd oracle;
 
     Fixture(MxdConfig cfg, int tokens, long seed) {
         this(MxdModel.random(cfg, seed), tokens, seed);
@@ -24,7 +24,7 @@ final class Fixture implements AutoCloseable {
         this.tokens = tokens;
         this.model = model;
         this.x = gaussian(tokens * cfg.inputDim(), seed + 1);
-        this.oracle = new ReferenceMxd(model);
+        this.oracle = new OracleMxd(model);
     }
 
     /** The oracle's scores per token: relu(x·gateᵀ + gate_bias) for an MxD, z for a TC or STC. */

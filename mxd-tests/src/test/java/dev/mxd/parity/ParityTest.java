@@ -9,7 +9,7 @@ import dev.mxd.Backend;
 import dev.mxd.Codes;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdLayer;
-import dev.mxd.oracle.ReferenceMxd;
+import dev.mxd.oracle.OracleMxd;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -84,7 +84,7 @@ class ParityTest {
             MxdLayer.Output out = layer.forward(f.x);
             Agreement.requireCodesAgree(backend.name() + " " + c, out.codes(), f.scores(), c.cfg().k());
             // y against the oracle's decode of these very codes: a legitimate near-tie swap changes y a lot
-            double[] y64 = f.oracle.decode(f.x, f.tokens, ReferenceMxd.Codes64.of(out.codes()));
+            double[] y64 = f.oracle.decode(f.x, f.tokens, OracleMxd.Codes64.of(out.codes()));
             Agreement.requireClose(backend.name() + " " + c + " y", out.y(), y64, c.cfg().outputDim());
         }
     }

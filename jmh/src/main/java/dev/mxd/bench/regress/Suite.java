@@ -3,11 +3,8 @@ package dev.mxd.bench.regress;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.mxd.Activation;
 import dev.mxd.Backend;
 import dev.mxd.Backends;
-import dev.mxd.MxdConfig;
-import dev.mxd.MxdModel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -134,7 +131,7 @@ record Suite(String name, String[] shapes, String[] sgemmSizes, int rounds, int 
         String methods = cpu ? "(simd|scalar)" : "simd";
         parts.add("GateTopKBenchmark\\." + methods);
         parts.add("ForwardBenchmark\\." + methods);
-        if (trains(backend)) {
+        if (backend.trains()) {
             parts.add("TrainBenchmark\\.step");
         }
         return "^dev\\.mxd\\.bench\\.(" + String.join("|", parts) + ")$";
@@ -151,17 +148,5 @@ record Suite(String name, String[] shapes, String[] sgemmSizes, int rounds, int 
         }
         return Backends.installed().stream().filter(b -> !b.name().equals("reference"))
                 .filter(b -> b.availability().available()).toList();
-    }
-
-    /** Whether the backend has training kernels here, asked of a tiny model. */
-    private static boolean trains(Backend backend) {
-        try (MxdModel tiny = MxdModel.random(MxdConfig.mxd(8, 16, 4, 8, 2, Activation.GELU, false, false), 1);
-                var kernels = backend.training(tiny).orElse(null)) {
-            return kernels != null;
-        } catch (Exception e) {
-            System.out.println("regression run: backend " + backend.name() + " does not train here (" + e.getMessage()
-                    + "): its training step is left out");
-            return false;
-        }
     }
 }

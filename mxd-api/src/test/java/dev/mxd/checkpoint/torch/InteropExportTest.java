@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdModel;
-import dev.mxd.oracle.ReferenceMxd;
+import dev.mxd.oracle.OracleMxd;
 import dev.mxd.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -54,7 +54,7 @@ class InteropExportTest {
             Fixtures.writeSafetensors(dir.resolve("mxd.safetensors"), weights, shapes);
             JSON.writeValue(dir.resolve("cfg.json").toFile(), config.toReferenceFields());
 
-            double[] y = new ReferenceMxd(model).forward(x, (int) xShape[0]).y();
+            double[] y = new OracleMxd(model).forward(x, (int) xShape[0]).y();
             Map<String, Object> io = new LinkedHashMap<>();
             io.put("x", x);
             io.put("y", y);

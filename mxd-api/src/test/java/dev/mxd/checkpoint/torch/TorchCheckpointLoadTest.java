@@ -8,7 +8,7 @@ import dev.mxd.Activation;
 import dev.mxd.Kind;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdModel;
-import dev.mxd.oracle.ReferenceMxd;
+import dev.mxd.oracle.OracleMxd;
 import dev.mxd.tensor.DType;
 import dev.mxd.tensor.Tensor;
 import java.io.IOException;
@@ -100,7 +100,7 @@ class TorchCheckpointLoadTest {
         int outDim = (int) expected.get("y").shape()[1];
         try (MxdModel model = TorchCheckpoint.load(Fixtures.pt(name))) {
             assertEquals(model.config().outputDim(), outDim);
-            double[] y = new ReferenceMxd(model).forward(x, tokens).y();
+            double[] y = new OracleMxd(model).forward(x, tokens).y();
             assertEquals(y64.length, y.length);
             double max = 0;
             for (double v : y64) {

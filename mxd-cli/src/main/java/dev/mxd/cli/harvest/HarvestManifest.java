@@ -1,13 +1,12 @@
 package dev.mxd.cli.harvest;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.mxd.checkpoint.Json;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -39,8 +38,6 @@ public record HarvestManifest(int formatVersion, String model, int layer, int wi
     /** The file name inside the activation directory. */
     public static final String FILE = "manifest.json";
 
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     public HarvestManifest {
         Objects.requireNonNull(model, "model");
         Objects.requireNonNull(corpus, "corpus");
@@ -65,7 +62,7 @@ public record HarvestManifest(int formatVersion, String model, int layer, int wi
 
     /** The manifest as pretty-printed JSON, fields in a fixed order. */
     public String toJson() {
-        ObjectNode o = JSON.createObjectNode();
+        Map<String, Object> o = new LinkedHashMap<>();
         o.put("format_version", formatVersion);
         o.put("model", model);
         o.put("layer", layer);
@@ -76,28 +73,26 @@ public record HarvestManifest(int formatVersion, String model, int layer, int wi
         o.put("eval_fraction", evalFraction);
         o.put("max_tokens_per_doc", maxTokens);
         o.put("tokens_requested", tokensRequested);
-        ObjectNode tokens = o.putObject("tokens");
-        tokens.put("train", trainTokens);
-        tokens.put("eval", evalTokens);
-        ObjectNode docs = o.putObject("documents");
-        docs.put("train", trainDocuments);
-        docs.put("eval", evalDocuments);
-        docs.put("read", documentsRead);
+        o.put("tokens", ordered("train", trainTokens, "eval", evalTokens));
+        o.put("documents", ordered("train", trainDocuments, "eval", evalDocuments, "read", documentsRead));
         o.put("corpus_exhausted", corpusExhausted());
         o.put("shard_tokens", shardTokens);
-        ObjectNode tensors = o.putObject("tensors");
-        tensors.put("x", "[T, I] F32: the MLP's input at layer " + layer
-                + ", the LayerNorm output that feeds intermediate.dense");
-        tensors.put("t", "[T, O] F32: the MLP's output at layer " + layer
-                + ", output.dense with its bias, before the residual add");
-        tensors.put("doc", "[T] I32: the document (0-based line of the corpus)");
-        tensors.put("pos", "[T] I32: the token's position in the document's sequence ([CLS] is 0)");
-        tensors.put("token", "[T] I32: the token id");
-        try {
-            return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n";
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException(e);
+        o.put("tensors", ordered(
+                "x", "[T, I] F32: the MLP's input at layer " + layer + ", the LayerNorm output that feeds intermediate.dense",
+                "t", "[T, O] F32: the MLP's output at layer " + layer + ", output.dense with its bias, before the residual add",
+                "doc", "[T] I32: the document (0-based line of the corpus)",
+                "pos", "[T] I32: the token's position in the document's sequence ([CLS] is 0)",
+                "token", "[T] I32: the token id"));
+        return Json.writePretty(o) + "\n";
+    }
+
+    /** An object whose fields keep the order given: {@code ordered(key, value, key, value, ...)}. */
+    private static Map<String, Object> ordered(Object... keysAndValues) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (int i = 0; i < keysAndValues.length; i += 2) {
+            m.put((String) keysAndValues[i], keysAndValues[i + 1]);
         }
+        return m;
     }
 
     /** Writes {@code dir/manifest.json}. */
@@ -113,15 +108,7 @@ public record HarvestManifest(int formatVersion, String model, int layer, int wi
      */
     public static HarvestManifest read(Path dir) throws IOException {
         Path file = dir.resolve(FILE);
-        JsonNode o;
-        try {
-            o = JSON.readTree(Files.readString(file, StandardCharsets.UTF_8));
-        } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException(file + " is not valid JSON: " + e.getOriginalMessage(), e);
-        }
-        if (o == null || !o.isObject()) {
-            throw new IllegalArgumentException(file + " does not hold a JSON object");
-        }
+        Map<String, Object> o = Json.parseObject(Files.readString(file, StandardCharsets.UTF_8), file.toString());
         Reader r = new Reader(file);
         int version = r.integer(o, "format_version");
         if (version != FORMAT_VERSION) {
@@ -133,11 +120,11 @@ public record HarvestManifest(int formatVersion, String model, int layer, int wi
             throw new IllegalArgumentException(file + " has input_dim " + in + " and output_dim " + out
                     + "; a harvest reads an MLP of equal widths");
         }
-        JsonNode tokens = r.object(o, "tokens"), docs = r.object(o, "documents");
+        Map<?, ?> tokens = r.object(o, "tokens"), docs = r.object(o, "documents");
         return new HarvestManifest(version, r.text(o, "model"), r.integer(o, "layer"), in, r.text(o, "corpus"),
-                r.number(o, "seed").longValue(), r.number(o, "eval_fraction").doubleValue(),
-                r.integer(o, "max_tokens_per_doc"), r.number(o, "tokens_requested").longValue(),
-                r.number(tokens, "train").longValue(), r.number(tokens, "eval").longValue(),
+                r.integral(o, "seed"), r.number(o, "eval_fraction").doubleValue(),
+                r.integer(o, "max_tokens_per_doc"), r.integral(o, "tokens_requested"),
+                r.integral(tokens, "train"), r.integral(tokens, "eval"),
                 r.integer(docs, "train"), r.integer(docs, "eval"), r.integer(docs, "read"),
                 r.integer(o, "shard_tokens"));
     }
@@ -148,44 +135,38 @@ public record HarvestManifest(int formatVersion, String model, int layer, int wi
     }
 
     private record Reader(Path file) {
-        JsonNode field(JsonNode o, String name) {
-            JsonNode v = o.get(name);
-            if (v == null || v.isNull()) {
+        Object field(Map<?, ?> o, String name) {
+            Object v = o.get(name);
+            if (v == null) {
                 throw new IllegalArgumentException(file + " has no field '" + name + "'");
             }
             return v;
         }
 
-        JsonNode number(JsonNode o, String name) {
-            JsonNode v = field(o, name);
-            if (!v.isNumber()) {
-                throw new IllegalArgumentException(file + ": field '" + name + "' is " + v + ", expected a number");
-            }
-            return v;
+        Number number(Map<?, ?> o, String name) {
+            return field(o, name) instanceof Number n ? n : fail(o, name, "a number");
         }
 
-        int integer(JsonNode o, String name) {
-            JsonNode v = number(o, name);
-            if (!v.canConvertToInt() || !v.isIntegralNumber()) {
-                throw new IllegalArgumentException(file + ": field '" + name + "' is " + v + ", expected an integer");
-            }
-            return v.intValue();
+        long integral(Map<?, ?> o, String name) {
+            Number n = number(o, name);
+            return n instanceof Integer || n instanceof Long ? n.longValue() : fail(o, name, "an integer");
         }
 
-        String text(JsonNode o, String name) {
-            JsonNode v = field(o, name);
-            if (!v.isTextual()) {
-                throw new IllegalArgumentException(file + ": field '" + name + "' is " + v + ", expected a string");
-            }
-            return v.textValue();
+        int integer(Map<?, ?> o, String name) {
+            return number(o, name) instanceof Integer i ? i : fail(o, name, "an integer");
         }
 
-        JsonNode object(JsonNode o, String name) {
-            JsonNode v = field(o, name);
-            if (!v.isObject()) {
-                throw new IllegalArgumentException(file + ": field '" + name + "' is " + v + ", expected an object");
-            }
-            return v;
+        String text(Map<?, ?> o, String name) {
+            return field(o, name) instanceof String s ? s : fail(o, name, "a string");
+        }
+
+        Map<?, ?> object(Map<?, ?> o, String name) {
+            return field(o, name) instanceof Map<?, ?> m ? m : fail(o, name, "an object");
+        }
+
+        private <T> T fail(Map<?, ?> o, String name, String expected) {
+            throw new IllegalArgumentException(file + ": field '" + name + "' is " + Json.writeCompact(o.get(name))
+                    + ", expected " + expected);
         }
     }
 }

@@ -18,6 +18,7 @@ import dev.mxd.train.ActivationDirectory;
 import dev.mxd.train.Metrics;
 import dev.mxd.train.ReferenceInit;
 import dev.mxd.train.Trainer;
+import dev.mxd.train.TrainingBackends;
 import dev.mxd.train.TrainingKernels;
 import dev.mxd.train.TrainingOptions;
 import java.io.IOException;
@@ -195,7 +196,7 @@ class HarvesterTest {
             MxdConfig cfg = MxdConfig.mxd(8, 32, 24, 8, 4, dev.mxd.Activation.GELU, false, false);
             TrainingOptions options = TrainingOptions.builder(128, 128 * 60).lr(1e-2).seed(2).build();
             try (MxdModel model = ReferenceInit.create(options.annotate(cfg), true, 2);
-                 TrainingKernels kernels = Backends.select("cpu").training(model).orElseThrow();
+                 TrainingKernels kernels = TrainingBackends.kernels(Backends.select("cpu"), model);
                  Trainer trainer = new Trainer(kernels, dir, options, null)) {
                 double before = trainer.evaluate().loss();
                 trainer.run();
@@ -269,7 +270,7 @@ class HarvesterTest {
             total += FakeText.tokenizer(MAX).encode(text).length - 2;
         }
         assertEquals(total, m.trainTokens() + m.evalTokens());
-        assertTrue(HarvestManifest.read(out).toJson().contains("\"corpus_exhausted\" : true"));
+        assertTrue(HarvestManifest.read(out).toJson().contains("\"corpus_exhausted\": true"));
     }
 
     @Test
@@ -283,6 +284,6 @@ class HarvesterTest {
         assertTrue(e.getMessage().contains("format_version 2"), e.getMessage());
         Files.writeString(dir.resolve("manifest.json"), "[1");
         e = assertThrows(IllegalArgumentException.class, () -> HarvestManifest.read(dir));
-        assertTrue(e.getMessage().contains("not valid JSON"), e.getMessage());
+        assertTrue(e.getMessage().contains("malformed JSON"), e.getMessage());
     }
 }

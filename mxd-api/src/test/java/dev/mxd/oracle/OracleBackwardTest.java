@@ -1,4 +1,4 @@
-package dev.mxd.train;
+package dev.mxd.oracle;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -10,7 +10,6 @@ import dev.mxd.Activation;
 import dev.mxd.Kind;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdModel;
-import dev.mxd.oracle.ReferenceMxd;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -26,7 +25,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /** The oracle's gradients against central finite differences in float64, and the sparsity of the backward. */
-class ReferenceBackwardTest {
+class OracleBackwardTest {
     private static final int I = 5, H = 7, O = 3, N = 11, K = 3, T = 4;
     /** Inputs are accepted only when every kink and TopK boundary is farther than this from any value. */
     private static final double MARGIN = 1e-3;
@@ -63,7 +62,7 @@ class ReferenceBackwardTest {
     static Case randomCase(MxdConfig cfg, long seed) {
         Map<String, double[]> p;
         try (MxdModel m = MxdModel.random(cfg, seed)) {
-            p = ReferenceBackward.parameters(m);
+            p = OracleBackward.parameters(m);
         }
         SplittableRandom r = new SplittableRandom(seed * 31 + 7);
         float[] x = new float[T * cfg.inputDim()];
@@ -128,10 +127,10 @@ class ReferenceBackwardTest {
     @MethodSource("variants")
     void gradientsMatchCentralDifferences(MxdConfig cfg) {
         Case c = wellSeparated(cfg);
-        ReferenceBackward.Pass pass = new ReferenceBackward(cfg, c.params).run(c.x, c.t, T);
-        assertEquals(new ReferenceBackward(cfg, c.params).loss(c.x, c.t, T), pass.loss(), 0.0);
-        assertEquals(ReferenceBackward.trainableNames(cfg), List.copyOf(pass.gradients().keySet()));
-        for (String name : ReferenceBackward.trainableNames(cfg)) {
+        OracleBackward.Pass pass = new OracleBackward(cfg, c.params).run(c.x, c.t, T);
+        assertEquals(new OracleBackward(cfg, c.params).loss(c.x, c.t, T), pass.loss(), 0.0);
+        assertEquals(cfg.trainableTensorNames(), List.copyOf(pass.gradients().keySet()));
+        for (String name : cfg.trainableTensorNames()) {
             double[] analytic = pass.gradients().get(name);
             double[] p = c.params.get(name);
             double scale = 0;
@@ -143,9 +142,9 @@ class ReferenceBackwardTest {
             for (int e = 0; e < p.length; e++) {
                 double keep = p[e];
                 p[e] = keep + STEP;
-                double up = new ReferenceBackward(cfg, c.params).loss(c.x, c.t, T);
+                double up = new OracleBackward(cfg, c.params).loss(c.x, c.t, T);
                 p[e] = keep - STEP;
-                double down = new ReferenceBackward(cfg, c.params).loss(c.x, c.t, T);
+                double down = new OracleBackward(cfg, c.params).loss(c.x, c.t, T);
                 p[e] = keep;
                 double numeric = (up - down) / (2 * STEP);
                 int at = e;
@@ -162,8 +161,8 @@ class ReferenceBackwardTest {
                 MxdConfig.skipTranscoder(I, H, O, K, Activation.SILU, true))) {
             try (MxdModel m = MxdModel.random(cfg, 5)) {
                 Case c = randomCase(cfg, 5);
-                ReferenceBackward.Pass pass = ReferenceBackward.of(m).run(c.x, c.t, T);
-                ReferenceMxd.Result fwd = new ReferenceMxd(m).forward(c.x, T);
+                OracleBackward.Pass pass = OracleBackward.of(m).run(c.x, c.t, T);
+                OracleMxd.Result fwd = new OracleMxd(m).forward(c.x, T);
                 assertArrayEquals(fwd.y(), pass.y(), 1e-12);
                 assertArrayEquals(fwd.codes().index(), pass.codes().index());
                 double expected = 0;
@@ -187,7 +186,7 @@ class ReferenceBackwardTest {
         MxdConfig cfg = MxdConfig.mxd(6, 5, 64, 4, 2, Activation.GELU, true, true);
         try (MxdModel m = MxdModel.random(cfg, 11)) {
             Case c = randomCase(cfg, 11);
-            ReferenceBackward.Pass pass = ReferenceBackward.of(m).run(c.x, c.t, T);
+            OracleBackward.Pass pass = OracleBackward.of(m).run(c.x, c.t, T);
             Set<Integer> firing = new HashSet<>();
             Set<Integer> selected = new HashSet<>();
             for (int e = 0; e < pass.codes().index().length; e++) {
@@ -218,7 +217,7 @@ class ReferenceBackwardTest {
         MxdConfig cfg = MxdConfig.transcoder(6, 40, 4, 2, Activation.GELU_TANH, false);
         try (MxdModel m = MxdModel.random(cfg, 3)) {
             Case c = randomCase(cfg, 3);
-            ReferenceBackward.Pass pass = ReferenceBackward.of(m).run(Arrays.copyOf(c.x, 2 * 6), Arrays.copyOf(c.t, 2 * 4), 2);
+            OracleBackward.Pass pass = OracleBackward.of(m).run(Arrays.copyOf(c.x, 2 * 6), Arrays.copyOf(c.t, 2 * 4), 2);
             Set<Integer> selected = new HashSet<>();
             for (int e = 0; e < 2 * 2; e++) {
                 selected.add(pass.codes().index()[e]);
@@ -243,7 +242,7 @@ class ReferenceBackwardTest {
         Case c = randomCase(cfg, 1);
         Arrays.fill(c.t, 2 * O, 3 * O, 0f);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> new ReferenceBackward(cfg, c.params).run(c.x, c.t, T));
+                () -> new OracleBackward(cfg, c.params).run(c.x, c.t, T));
         assertTrue(e.getMessage().contains("target row 2"), e.getMessage());
     }
 
@@ -252,10 +251,10 @@ class ReferenceBackwardTest {
         MxdConfig cfg = MxdConfig.mxd(I, H, N, O, K, Activation.RELU, false, false);
         Map<String, double[]> p = new LinkedHashMap<>(randomCase(cfg, 1).params);
         p.put("gate", new double[3]);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new ReferenceBackward(cfg, p));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new OracleBackward(cfg, p));
         assertTrue(e.getMessage().contains("'gate'") && e.getMessage().contains("55"), e.getMessage());
         p.remove("gate");
-        assertThrows(IllegalArgumentException.class, () -> new ReferenceBackward(cfg, p));
+        assertThrows(IllegalArgumentException.class, () -> new OracleBackward(cfg, p));
     }
 
     @Test
@@ -263,10 +262,10 @@ class ReferenceBackwardTest {
         for (Activation a : Activation.values()) {
             for (double x : new double[] {-3.1, -0.7, -0.01, 0.02, 0.4, 1.3, 4.2}) {
                 double numeric = (a.apply(x + 1e-6) - a.apply(x - 1e-6)) / 2e-6;
-                assertEquals(numeric, ReferenceBackward.derivative(a, x), 1e-8, a + " at " + x);
+                assertEquals(numeric, a.derivative(x), 1e-8, a + " at " + x);
             }
         }
-        assertEquals(0.0, ReferenceBackward.derivative(Activation.RELU, 0.0));
-        assertNotEquals(ReferenceBackward.derivative(Activation.GELU, 1.0), ReferenceBackward.derivative(Activation.GELU_TANH, 1.0));
+        assertEquals(0.0, Activation.RELU.derivative(0.0));
+        assertNotEquals(Activation.GELU.derivative(1.0), Activation.GELU_TANH.derivative(1.0));
     }
 }

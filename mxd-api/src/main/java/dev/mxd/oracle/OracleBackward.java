@@ -1,11 +1,11 @@
-package dev.mxd.train;
+package dev.mxd.oracle;
 
 import dev.mxd.Activation;
 import dev.mxd.Kind;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdModel;
-import dev.mxd.oracle.ReferenceMxd;
 import dev.mxd.tensor.Tensor;
+import dev.mxd.train.Metrics;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -38,24 +38,24 @@ import java.util.Objects;
  * units' columns of {@code W_enc} and rows of {@code W_dec}; everything else stays exactly zero.
  *
  * <p>Parameters are {@code double[]} in the row-major layouts of DESIGN §1 under the reference's names
- * ({@link #trainableNames}); this object copies them, so the caller may change its arrays afterwards.
+ * ({@link MxdConfig#trainableTensorNames}); this object copies them, so the caller may change its arrays afterwards.
  */
-public final class ReferenceBackward {
+public final class OracleBackward {
     private final MxdConfig cfg;
     private final int inDim, hidden, outDim, experts, k;
     private final Activation act;
     private final double[] wEnc, bEnc, wGlu, bGlu, wDec, gate, gateBias, wCond, wSkip, bDecOut;
 
     /** One forward + backward: the loss, the outputs [T, O], the codes and a gradient per trainable tensor. */
-    public record Pass(double loss, double[] y, ReferenceMxd.Codes64 codes, Map<String, double[]> gradients) {
+    public record Pass(double loss, double[] y, OracleMxd.Codes64 codes, Map<String, double[]> gradients) {
     }
 
     /**
-     * @param params every trainable tensor of {@code cfg} (see {@link #trainableNames}), row-major; extra
+     * @param params every trainable tensor of {@code cfg} (see {@link MxdConfig#trainableTensorNames}), row-major; extra
      *               entries (such as {@code b_dec}) are ignored
      * @throws IllegalArgumentException naming a missing tensor or one of the wrong length
      */
-    public ReferenceBackward(MxdConfig cfg, Map<String, double[]> params) {
+    public OracleBackward(MxdConfig cfg, Map<String, double[]> params) {
         this.cfg = Objects.requireNonNull(cfg, "cfg");
         inDim = cfg.inputDim();
         hidden = cfg.hiddenDim();
@@ -64,7 +64,7 @@ public final class ReferenceBackward {
         k = cfg.k();
         act = cfg.activation();
         Map<String, long[]> shapes = cfg.tensorShapes();
-        for (String name : trainableNames(cfg)) {
+        for (String name : cfg.trainableTensorNames()) {
             double[] p = params.get(name);
             long expected = Tensor.elementCount(shapes.get(name));
             if (p == null || p.length != expected) {
@@ -86,14 +86,14 @@ public final class ReferenceBackward {
     }
 
     /** The oracle over a model's float32 weights, widened to double. */
-    public static ReferenceBackward of(MxdModel model) {
-        return new ReferenceBackward(model.config(), parameters(model));
+    public static OracleBackward of(MxdModel model) {
+        return new OracleBackward(model.config(), parameters(model));
     }
 
     /** The trainable tensors of a model widened to double, by name (every tensor of the config but b_dec). */
     public static Map<String, double[]> parameters(MxdModel model) {
         Map<String, double[]> m = new LinkedHashMap<>();
-        for (String name : trainableNames(model.config())) {
+        for (String name : model.config().trainableTensorNames()) {
             Tensor t = model.tensor(name);
             double[] d = new double[Math.toIntExact(t.elementCount())];
             for (int i = 0; i < d.length; i++) {
@@ -104,13 +104,6 @@ public final class ReferenceBackward {
         return m;
     }
 
-    /**
-     * The tensors that receive gradient, in file order: every tensor of {@link MxdConfig#tensorShapes()} but
-     * {@code b_dec}, which MxD, TC and STC never use (the reference's optimiser skips it: it has no gradient).
-     */
-    public static List<String> trainableNames(MxdConfig cfg) {
-        return cfg.tensorShapes().keySet().stream().filter(n -> !n.equals("b_dec")).toList();
-    }
 
     /**
      * Forward and backward over a batch.
@@ -126,7 +119,7 @@ public final class ReferenceBackward {
                     + "] and t [" + tokens + ", " + outDim + "], got " + x.length + " and " + target.length + " values");
         }
         Map<String, double[]> grad = new LinkedHashMap<>();
-        for (String name : trainableNames(cfg)) {
+        for (String name : cfg.trainableTensorNames()) {
             grad.put(name, new double[Math.toIntExact(Tensor.elementCount(cfg.tensorShapes().get(name)))]);
         }
         double[] y = new double[tokens * outDim];
@@ -152,7 +145,7 @@ public final class ReferenceBackward {
             }
             backward(xt, tok, dy, grad);
         }
-        return new Pass(loss * scale, y, new ReferenceMxd.Codes64(tokens, k, codeIndex, codeValue), grad);
+        return new Pass(loss * scale, y, new OracleMxd.Codes64(tokens, k, codeIndex, codeValue), grad);
     }
 
     /** The loss alone (for finite differences), the same arithmetic as {@link #run}. */
@@ -218,7 +211,7 @@ public final class ReferenceBackward {
                 g[n] = acc;
                 code[n] = Activation.RELU.apply(acc);
             }
-            selected = ReferenceMxd.topK(code, k);
+            selected = OracleMxd.topK(code, k);
             m = new double[outDim];
             for (int n : selected) {
                 for (int o = 0; o < outDim; o++) {
@@ -230,7 +223,7 @@ public final class ReferenceBackward {
             }
         } else {
             code = z;
-            selected = ReferenceMxd.topK(z, k);
+            selected = OracleMxd.topK(z, k);
             for (int j : selected) {
                 for (int o = 0; o < outDim; o++) {
                     y[o] += z[j] * wDec[j * outDim + o];
@@ -321,7 +314,7 @@ public final class ReferenceBackward {
                 }
                 dBGlu[j] += du;
             }
-            double dh = dAct * derivative(act, tok.h[j]);
+            double dh = dAct * act.derivative(tok.h[j]);
             for (int i = 0; i < inDim; i++) {
                 dWEnc[i * hidden + j] += x[i] * dh;
             }
@@ -335,35 +328,6 @@ public final class ReferenceBackward {
         return all;
     }
 
-    /**
-     * The derivative of an activation in double precision, as PyTorch's backward defines it: relu' = [x &gt; 0]
-     * (0 at the kink), the exact derivative of the erf GELU {@code Φ(x) + x·φ(x)}, and of the tanh GELU
-     * {@code ½(1 + tanh u) + ½x(1 − tanh² u)·√(2/π)(1 + 3·0.044715x²)} with {@code u = √(2/π)(x + 0.044715x³)}.
-     */
-    public static double derivative(Activation act, double x) {
-        return switch (act) {
-            case RELU -> x > 0 ? 1.0 : 0.0;
-            case GELU -> {
-                double cdf = 0.5 * (1.0 + Activation.erf(x / Math.sqrt(2.0)));
-                double pdf = Math.exp(-0.5 * x * x) / Math.sqrt(2.0 * Math.PI);
-                yield cdf + x * pdf;
-            }
-            case GELU_TANH -> {
-                double beta = Math.sqrt(2.0 / Math.PI);
-                double kappa = 0.044715;
-                double th = Math.tanh(beta * (x + kappa * x * x * x));
-                yield 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * beta * (1 + 3 * kappa * x * x);
-            }
-            case SIGMOID -> {
-                double s = 1.0 / (1.0 + Math.exp(-x));
-                yield s * (1 - s);
-            }
-            case SILU -> {
-                double s = 1.0 / (1.0 + Math.exp(-x));
-                yield s * (1 + x * (1 - s));
-            }
-        };
-    }
 
     public MxdConfig config() {
         return cfg;

@@ -5,18 +5,18 @@ import dev.mxd.Backend;
 import dev.mxd.Codes;
 import dev.mxd.MxdLayer;
 import dev.mxd.MxdModel;
-import dev.mxd.train.ReferenceTrainingKernels;
+import dev.mxd.oracle.OracleTrainingKernels;
+import dev.mxd.train.TrainingBackend;
 import dev.mxd.train.TrainingKernels;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Objects;
-import java.util.Optional;
 
 /**
  * The oracle offered as backend {@code reference}: exact (float64 inside, rounded to float32 outputs) and
  * slow. Never chosen by {@code auto}.
  */
-public final class ReferenceBackend implements Backend {
+public final class OracleBackend implements Backend, TrainingBackend {
     public static final String NAME = "reference";
 
     @Override
@@ -31,23 +31,28 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public MxdLayer load(MxdModel model) {
-        return new Layer(new ReferenceMxd(model));
+        return new Layer(new OracleMxd(model));
     }
 
-    /** The float64 oracle's training kernels ({@link ReferenceTrainingKernels}): exact, slow, single-threaded. */
+    /** The float64 oracle's training kernels ({@link OracleTrainingKernels}): exact, slow, single-threaded. */
     @Override
-    public Optional<TrainingKernels> training(MxdModel model) {
+    public boolean trains() {
+        return true;
+    }
+
+    @Override
+    public TrainingKernels kernels(MxdModel model) {
         Objects.requireNonNull(model, "model");
         if (model.isClosed()) {
             throw new IllegalStateException("cannot train a closed MxdModel on backend " + NAME);
         }
-        return Optional.of(new ReferenceTrainingKernels(model));
+        return new OracleTrainingKernels(model);
     }
 
     private static final class Layer extends MxdLayer {
-        private final ReferenceMxd oracle;
+        private final OracleMxd oracle;
 
-        Layer(ReferenceMxd oracle) {
+        Layer(OracleMxd oracle) {
             super(oracle.config(), NAME);
             this.oracle = oracle;
         }
@@ -57,7 +62,7 @@ public final class ReferenceBackend implements Backend {
             // Decode from the float32 codes the caller receives, so that fused and two-step agree bit for bit.
             float[] in = x.toArray(ValueLayout.JAVA_FLOAT_UNALIGNED);
             writeCodes(oracle.encode(in, tokens), codes);
-            writeY(oracle.decode(in, tokens, ReferenceMxd.Codes64.of(codes)), y);
+            writeY(oracle.decode(in, tokens, OracleMxd.Codes64.of(codes)), y);
         }
 
         @Override
@@ -67,14 +72,14 @@ public final class ReferenceBackend implements Backend {
 
         @Override
         protected void decodeImpl(MemorySegment x, int tokens, Codes codes, MemorySegment y) {
-            writeY(oracle.decode(x.toArray(ValueLayout.JAVA_FLOAT_UNALIGNED), tokens, ReferenceMxd.Codes64.of(codes)), y);
+            writeY(oracle.decode(x.toArray(ValueLayout.JAVA_FLOAT_UNALIGNED), tokens, OracleMxd.Codes64.of(codes)), y);
         }
 
         @Override
         protected void closeImpl() {
         }
 
-        private static void writeCodes(ReferenceMxd.Codes64 from, Codes to) {
+        private static void writeCodes(OracleMxd.Codes64 from, Codes to) {
             for (int t = 0; t < from.tokens(); t++) {
                 for (int j = 0; j < from.width(); j++) {
                     int e = t * from.width() + j;

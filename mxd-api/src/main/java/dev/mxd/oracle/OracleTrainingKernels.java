@@ -1,25 +1,26 @@
-package dev.mxd.train;
+package dev.mxd.oracle;
 
 import dev.mxd.Codes;
 import dev.mxd.MxdModel;
-import dev.mxd.oracle.ReferenceMxd;
 import dev.mxd.tensor.Tensor;
+import dev.mxd.train.ParameterTensors;
+import dev.mxd.train.TrainingKernels;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Map;
 import java.util.Objects;
 
 /**
- * {@link TrainingKernels} by the float64 oracle ({@link ReferenceBackward}): each call widens the model's
+ * {@link TrainingKernels} by the float64 oracle ({@link OracleBackward}): each call widens the model's
  * current F32 weights to double, computes in double and rounds outputs and gradients to F32 once. Exact and
  * slow, single-threaded; the yardstick for a backend's kernels and the first trainer.
  */
-public final class ReferenceTrainingKernels implements TrainingKernels {
+public final class OracleTrainingKernels implements TrainingKernels {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private final MxdModel model;
 
     /** Kernels over {@code model}'s tensors; the caller keeps ownership of the model. */
-    public ReferenceTrainingKernels(MxdModel model) {
+    public OracleTrainingKernels(MxdModel model) {
         this.model = Objects.requireNonNull(model, "model");
     }
 
@@ -33,7 +34,7 @@ public final class ReferenceTrainingKernels implements TrainingKernels {
                                 ParameterTensors grads) {
         int in = model.config().inputDim();
         int out = model.config().outputDim();
-        ReferenceBackward.Pass pass = ReferenceBackward.of(model).run(floats(x, (long) tokens * in, "x"),
+        OracleBackward.Pass pass = OracleBackward.of(model).run(floats(x, (long) tokens * in, "x"),
                 floats(t, (long) tokens * out, "t"), tokens);
         for (Map.Entry<String, double[]> e : pass.gradients().entrySet()) {
             Tensor g = grads.tensor(e.getKey());
@@ -47,12 +48,12 @@ public final class ReferenceTrainingKernels implements TrainingKernels {
 
     @Override
     public void forward(MemorySegment x, int tokens, MemorySegment y, Codes codes) {
-        ReferenceMxd.Result r = new ReferenceMxd(model).forward(
+        OracleMxd.Result r = new OracleMxd(model).forward(
                 floats(x, (long) tokens * model.config().inputDim(), "x"), tokens);
         write(r.y(), r.codes(), y, codes);
     }
 
-    private void write(double[] yv, ReferenceMxd.Codes64 c, MemorySegment y, Codes codes) {
+    private void write(double[] yv, OracleMxd.Codes64 c, MemorySegment y, Codes codes) {
         if (y.byteSize() < (long) yv.length * 4 || codes.tokens() != c.tokens() || codes.width() != c.width()) {
             throw new IllegalArgumentException("output buffers too small: y needs " + (long) yv.length * 4
                     + " bytes and codes [" + c.tokens() + ", " + c.width() + "], got " + y.byteSize() + " bytes and ["

@@ -11,7 +11,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /** Properties of the oracle that hold by construction of DESIGN §1, checked by independent arithmetic. */
-class ReferenceMxdTest {
+class OracleMxdTest {
 
     private static float[] input(int tokens, int width, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
@@ -24,9 +24,9 @@ class ReferenceMxdTest {
 
     @Test
     void tiesGoToTheLowerIndex() {
-        assertArrayEquals(new int[] {1, 3, 2}, ReferenceMxd.topK(new double[] {0, 2, 1, 2, 0}, 3));
-        assertArrayEquals(new int[] {1, 3, 0}, ReferenceMxd.topK(new double[] {0, 2, 0, 2, 0}, 3));
-        assertArrayEquals(new int[] {0, 1}, ReferenceMxd.topK(new double[] {0, 0, 0}, 2));
+        assertArrayEquals(new int[] {1, 3, 2}, OracleMxd.topK(new double[] {0, 2, 1, 2, 0}, 3));
+        assertArrayEquals(new int[] {1, 3, 0}, OracleMxd.topK(new double[] {0, 2, 0, 2, 0}, 3));
+        assertArrayEquals(new int[] {0, 1}, OracleMxd.topK(new double[] {0, 0, 0}, 2));
     }
 
     @Test
@@ -34,9 +34,9 @@ class ReferenceMxdTest {
         // y = Σ_n a_n W_nᵀ z with W_n = D·diag(c_n): the Hadamard form must equal the per-expert sum.
         MxdConfig cfg = MxdConfig.mxd(4, 6, 9, 5, 3, Activation.GELU, false, false);
         try (MxdModel model = MxdModel.random(cfg, 7)) {
-            ReferenceMxd oracle = new ReferenceMxd(model);
+            OracleMxd oracle = new OracleMxd(model);
             float[] x = input(1, 4, 3);
-            ReferenceMxd.Result r = oracle.forward(x, 1);
+            OracleMxd.Result r = oracle.forward(x, 1);
             double[] z = oracle.hiddenCode(x, 0);
             Tensor dec = model.tensor("W_dec");
             Tensor cond = model.tensor("W_cond");
@@ -60,9 +60,9 @@ class ReferenceMxdTest {
     void codesAreRelUOfTheLargestGates() {
         MxdConfig cfg = MxdConfig.mxd(3, 4, 17, 2, 17, Activation.RELU, false, false);
         try (MxdModel model = MxdModel.random(cfg, 11)) {
-            ReferenceMxd oracle = new ReferenceMxd(model);
+            OracleMxd oracle = new OracleMxd(model);
             float[] x = input(2, 3, 5);
-            ReferenceMxd.Codes64 codes = oracle.encode(x, 2);
+            OracleMxd.Codes64 codes = oracle.encode(x, 2);
             for (int t = 0; t < 2; t++) {
                 double[] g = oracle.gates(x, t);
                 for (int j = 0; j < 17; j++) {
@@ -83,18 +83,18 @@ class ReferenceMxdTest {
     void decodeWithZeroedAndForeignCodes() {
         MxdConfig cfg = MxdConfig.mxd(5, 7, 13, 5, 2, Activation.SILU, true, true);
         try (MxdModel model = MxdModel.random(cfg, 2)) {
-            ReferenceMxd oracle = new ReferenceMxd(model);
+            OracleMxd oracle = new OracleMxd(model);
             float[] x = input(1, 5, 9);
-            ReferenceMxd.Codes64 codes = oracle.encode(x, 1);
+            OracleMxd.Codes64 codes = oracle.encode(x, 1);
             // Zeroing every code leaves only the skip and bias terms.
-            double[] y0 = oracle.decode(x, 1, new ReferenceMxd.Codes64(1, 2, codes.index(), new double[2]));
-            double[] yNone = oracle.decode(x, 1, new ReferenceMxd.Codes64(1, 0, new int[0], new double[0]));
+            double[] y0 = oracle.decode(x, 1, new OracleMxd.Codes64(1, 2, codes.index(), new double[2]));
+            double[] yNone = oracle.decode(x, 1, new OracleMxd.Codes64(1, 0, new int[0], new double[0]));
             assertArrayEquals(yNone, y0, 0.0);
             // An expert outside the top K adds linearly: decode is linear in the code values.
             int outside = java.util.stream.IntStream.range(0, 13)
                     .filter(n -> n != codes.index()[0] && n != codes.index()[1]).findFirst().orElseThrow();
-            double[] yOnly = oracle.decode(x, 1, new ReferenceMxd.Codes64(1, 1, new int[] {outside}, new double[] {100}));
-            double[] yWith = oracle.decode(x, 1, new ReferenceMxd.Codes64(1, 3,
+            double[] yOnly = oracle.decode(x, 1, new OracleMxd.Codes64(1, 1, new int[] {outside}, new double[] {100}));
+            double[] yWith = oracle.decode(x, 1, new OracleMxd.Codes64(1, 3,
                     new int[] {codes.index()[0], codes.index()[1], outside}, new double[] {codes.value()[0], codes.value()[1], 100}));
             double[] yTop = oracle.decode(x, 1, codes);
             for (int o = 0; o < 5; o++) {

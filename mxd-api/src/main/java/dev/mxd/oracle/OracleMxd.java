@@ -25,7 +25,7 @@ import java.util.stream.IntStream;
  * </pre>
  * TopK: K pairs sorted by value descending, ties to the lower index.
  */
-public final class ReferenceMxd {
+public final class OracleMxd {
     private final MxdConfig cfg;
     private final int inDim, hidden, outDim, experts;
     private final double[] wEnc;      // [I, H]
@@ -60,7 +60,7 @@ public final class ReferenceMxd {
     public record Result(double[] y, Codes64 codes) {
     }
 
-    public ReferenceMxd(MxdModel model) {
+    public OracleMxd(MxdModel model) {
         cfg = model.config();
         inDim = cfg.inputDim();
         hidden = cfg.hiddenDim();
@@ -223,6 +223,6 @@ public final class ReferenceMxd {
 
     @Override
     public String toString() {
-        return "ReferenceMxd" + Arrays.toString(new int[] {inDim, hidden, experts, outDim, cfg.k()});
+        return "OracleMxd" + Arrays.toString(new int[] {inDim, hidden, experts, outDim, cfg.k()});
     }
 }

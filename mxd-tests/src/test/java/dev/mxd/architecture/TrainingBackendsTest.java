@@ -1,0 +1,42 @@
+package dev.mxd.architecture;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.mxd.Backend;
+import dev.mxd.Backends;
+import dev.mxd.MxdBackendException;
+import dev.mxd.MxdConfig;
+import dev.mxd.MxdModel;
+import dev.mxd.train.TrainingBackend;
+import dev.mxd.train.TrainingBackends;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The join between {@link Backend} and its training side, {@link TrainingBackend}, over the installed backends. */
+class TrainingBackendsTest {
+
+    @Test
+    void aBackendTrainsExactlyWhenItIsATrainingBackend() {
+        List<Backend> installed = Backends.installed();
+        assertFalse(installed.isEmpty());
+        for (Backend b : installed) {
+            assertEquals(b.trains(), b instanceof TrainingBackend, b.name());
+            if (b instanceof TrainingBackend t) {
+                assertEquals(b.name(), t.name());
+            }
+        }
+        assertEquals(List.of("cpu", "reference"), installed.stream().filter(Backend::trains).map(Backend::name).toList());
+    }
+
+    @Test
+    void aBackendThatDoesNotTrainIsNamed() {
+        Backend opencl = Backends.installed().stream().filter(b -> b.name().equals("opencl")).findFirst().orElseThrow();
+        try (MxdModel model = MxdModel.random(MxdConfig.mxd(5, 7, 3, 5, 2, dev.mxd.Activation.RELU, false, false), 1)) {
+            var e = assertThrows(MxdBackendException.class, () -> TrainingBackends.kernels(opencl, model));
+            assertEquals("backend 'opencl' does not train; train with cpu (or reference, the exact and slow float64"
+                    + " oracle)", e.getMessage());
+        }
+    }
+}
