@@ -35,4 +35,16 @@ public interface Backend {
     default boolean trains() {
         return false;
     }
+
+    /**
+     * The dense operations of this backend ({@link DenseOps}: a dense layer and self-attention), on which a model
+     * outside mxd's own layers runs, e.g. the transformer activations are harvested from (DESIGN §7). The caller
+     * owns the result and closes it. This default has none.
+     *
+     * @throws MxdBackendException when the backend has no dense operations, or is unavailable here (with the reason)
+     */
+    default DenseOps denseOps() {
+        throw new MxdBackendException("backend '" + name() + "' has no dense operations (DenseOps); choose cpu,"
+                + " opencl or reference");
+    }
 }

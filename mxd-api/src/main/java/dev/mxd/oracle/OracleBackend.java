@@ -3,6 +3,7 @@ package dev.mxd.oracle;
 import dev.mxd.Availability;
 import dev.mxd.Backend;
 import dev.mxd.Codes;
+import dev.mxd.DenseOps;
 import dev.mxd.MxdLayer;
 import dev.mxd.MxdModel;
 import dev.mxd.oracle.OracleTrainingKernels;
@@ -34,12 +35,12 @@ public final class OracleBackend implements Backend, TrainingBackend {
         return new Layer(new OracleMxd(model));
     }
 
-    /** The float64 oracle's training kernels ({@link OracleTrainingKernels}): exact, slow, single-threaded. */
     @Override
     public boolean trains() {
         return true;
     }
 
+    /** The float64 oracle's training kernels ({@link OracleTrainingKernels}): exact, slow, single-threaded. */
     @Override
     public TrainingKernels kernels(MxdModel model) {
         Objects.requireNonNull(model, "model");
@@ -47,6 +48,12 @@ public final class OracleBackend implements Backend, TrainingBackend {
             throw new IllegalStateException("cannot train a closed MxdModel on backend " + NAME);
         }
         return new OracleTrainingKernels(model);
+    }
+
+    /** Plain float64 loops ({@link OracleDenseOps}): what other backends' dense operations are checked against. */
+    @Override
+    public DenseOps denseOps() {
+        return new OracleDenseOps();
     }
 
     private static final class Layer extends MxdLayer {

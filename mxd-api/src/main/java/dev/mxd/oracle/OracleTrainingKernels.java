@@ -3,6 +3,8 @@ package dev.mxd.oracle;
 import dev.mxd.Codes;
 import dev.mxd.MxdModel;
 import dev.mxd.tensor.Tensor;
+import dev.mxd.train.AdamW;
+import dev.mxd.train.DecoderNorm;
 import dev.mxd.train.ParameterTensors;
 import dev.mxd.train.TrainingKernels;
 import java.lang.foreign.MemorySegment;
@@ -11,17 +13,25 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * {@link TrainingKernels} by the float64 oracle ({@link OracleBackward}): each call widens the model's
- * current F32 weights to double, computes in double and rounds outputs and gradients to F32 once. Exact and
- * slow, single-threaded; the yardstick for a backend's kernels and the first trainer.
+ * {@link TrainingKernels} by the float64 oracle ({@link OracleBackward}), in the checkpoint layout: the
+ * parameters are the model's own tensors, updated in place; the gradient and AdamW's moments are
+ * {@link ParameterTensors} these kernels own. Each call widens the current F32 weights to double, computes in double
+ * and rounds outputs and gradients to F32 once. Exact and slow, single-threaded; the yardstick for a backend's
+ * kernels and the first trainer.
  */
 public final class OracleTrainingKernels implements TrainingKernels {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private final MxdModel model;
+    private final ParameterTensors grads;
+    private final ParameterTensors m;
+    private final ParameterTensors v;
 
     /** Kernels over {@code model}'s tensors; the caller keeps ownership of the model. */
     public OracleTrainingKernels(MxdModel model) {
         this.model = Objects.requireNonNull(model, "model");
+        this.grads = ParameterTensors.zeros(model.config());
+        this.m = ParameterTensors.zeros(model.config());
+        this.v = ParameterTensors.zeros(model.config());
     }
 
     @Override
@@ -30,8 +40,13 @@ public final class OracleTrainingKernels implements TrainingKernels {
     }
 
     @Override
+    public void normaliseDecoder() {
+        DecoderNorm.normalise(model);
+    }
+
+    @Override
     public void forwardBackward(MemorySegment x, MemorySegment t, int tokens, MemorySegment y, Codes codes,
-                                ParameterTensors grads) {
+                                boolean project) {
         int in = model.config().inputDim();
         int out = model.config().outputDim();
         OracleBackward.Pass pass = OracleBackward.of(model).run(floats(x, (long) tokens * in, "x"),
@@ -44,6 +59,61 @@ public final class OracleTrainingKernels implements TrainingKernels {
             }
         }
         write(pass.y(), pass.codes(), y, codes);
+        if (project) {
+            DecoderNorm.removeParallelGradient(model, grads);
+        }
+    }
+
+    @Override
+    public void update(AdamW.Coefficients c) {
+        AdamW.update(model, grads, m, v, c);
+    }
+
+    @Override
+    public void gradients(ParameterTensors into) {
+        copy(grads, into);
+    }
+
+    @Override
+    public void exportTo(MxdModel into, ParameterTensors firstMoments, ParameterTensors secondMoments) {
+        if (into != model) {
+            for (String name : grads.names()) {
+                MemorySegment dst = into.tensor(name).data();
+                MemorySegment.copy(model.tensor(name).data(), 0, dst, 0, dst.byteSize());
+            }
+        }
+        copy(m, firstMoments);
+        copy(v, secondMoments);
+    }
+
+    @Override
+    public void importFrom(MxdModel from, ParameterTensors firstMoments, ParameterTensors secondMoments) {
+        if (from != model) {
+            for (String name : grads.names()) {
+                MemorySegment dst = model.tensor(name).data();
+                MemorySegment.copy(from.tensor(name).data(), 0, dst, 0, dst.byteSize());
+            }
+        }
+        if (firstMoments == null) {
+            m.clear();
+        } else {
+            copy(firstMoments, m);
+        }
+        if (secondMoments == null) {
+            v.clear();
+        } else {
+            copy(secondMoments, v);
+        }
+    }
+
+    private static void copy(ParameterTensors from, ParameterTensors to) {
+        if (to == null) {
+            return;
+        }
+        for (String name : from.names()) {
+            MemorySegment dst = to.tensor(name).data();
+            MemorySegment.copy(from.tensor(name).data(), 0, dst, 0, dst.byteSize());
+        }
     }
 
     @Override
@@ -78,5 +148,8 @@ public final class OracleTrainingKernels implements TrainingKernels {
 
     @Override
     public void close() {
+        grads.close();
+        m.close();
+        v.close();
     }
 }

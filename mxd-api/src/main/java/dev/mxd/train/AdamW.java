@@ -1,10 +1,8 @@
 package dev.mxd.train;
 
-import dev.mxd.MxdConfig;
 import dev.mxd.MxdModel;
 import dev.mxd.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
-import java.util.Map;
 import java.util.stream.IntStream;
 
 /**
@@ -23,35 +21,30 @@ import java.util.stream.IntStream;
  * State (m, v, parameters) is float32 as in PyTorch; each element is computed in double and rounded once
  * per stored value, so results match torch's float32 arithmetic to about an ulp per step.
  *
- * <p>Large tensors are updated in parallel chunks on the common fork-join pool; every element's arithmetic is the
- * same as in a sequential pass, so results do not depend on the number of threads.
- *
- * <p>Ownership: this object owns its two moment buffers; {@link #close()} frees them.
+ * <p>This object holds the settings and the step count, and gives each update's {@link Coefficients}; the moments
+ * belong to whoever holds the parameters (a backend's {@link TrainingKernels}, in their layout), which applies
+ * {@link #updateRange} element by element, or {@link #update} over tensors in the checkpoint layout.
  */
-public final class AdamW implements AutoCloseable {
-    /** Elements per parallel task: large enough that the fork-join overhead vanishes. */
+public final class AdamW {
+    /** Elements per parallel task of {@link #update}: large enough that the fork-join overhead vanishes. */
     private static final int CHUNK = 1 << 16;
     private final double beta1, beta2, eps, weightDecay;
-    private final ParameterTensors m;
-    private final ParameterTensors v;
     private long step;
 
     /** The reference's settings: β1 0.9, β2 0.999, ε 1e-8, weight decay 0. */
-    public static AdamW reference(MxdConfig config) {
-        return new AdamW(config, 0.9, 0.999, 1e-8, 0.0);
+    public static AdamW reference() {
+        return new AdamW(0.9, 0.999, 1e-8, 0.0);
     }
 
     /**
      * @throws IllegalArgumentException for β outside [0, 1), ε ≤ 0 or a negative weight decay
      */
-    public AdamW(MxdConfig config, double beta1, double beta2, double eps, double weightDecay) {
+    public AdamW(double beta1, double beta2, double eps, double weightDecay) {
         checkHyperParameters(beta1, beta2, eps, weightDecay);
         this.beta1 = beta1;
         this.beta2 = beta2;
         this.eps = eps;
         this.weightDecay = weightDecay;
-        this.m = ParameterTensors.zeros(config);
-        this.v = ParameterTensors.zeros(config);
     }
 
     /**
@@ -74,51 +67,37 @@ public final class AdamW implements AutoCloseable {
     public record Coefficients(double decay, double beta1, double beta2, double stepSize, double bc2Sqrt, double eps) {
     }
 
-    /**
-     * The element-wise update of one tensor, elements [0, count) of flat F32 (little-endian) segments: the
-     * parameters p, the gradient g and the moments m, v. An implementation must give results bit-identical to
-     * {@link #updateRange} (a backend's vector code may replace it; resume and the tests rely on the arithmetic).
-     */
-    @FunctionalInterface
-    public interface Update {
-        void apply(MemorySegment p, MemorySegment g, MemorySegment m, MemorySegment v, long count, Coefficients c);
-    }
-
-    /**
-     * One update of every trainable tensor of {@code model} from {@code grads} at learning rate {@code lr}.
-     *
-     * @throws IllegalArgumentException when the gradients belong to another config
-     */
-    public void step(MxdModel model, ParameterTensors grads, double lr) {
-        step(model, grads, lr, AdamW::updateInParallel);
-    }
-
-    /**
-     * {@link #step(MxdModel, ParameterTensors, double)} with the element-wise arithmetic done by {@code update}.
-     *
-     * @throws IllegalArgumentException when the gradients belong to another config
-     */
-    public void step(MxdModel model, ParameterTensors grads, double lr, Update update) {
-        if (!grads.config().equals(m.config()) || !model.config().equals(m.config())) {
-            throw new IllegalArgumentException("AdamW was made for " + m.config() + ", got a model of "
-                    + model.config() + " and gradients of " + grads.config());
-        }
+    /** Counts one more update and gives its coefficients at learning rate {@code lr}. */
+    public Coefficients next(double lr) {
         step++;
-        Coefficients c = new Coefficients(1 - lr * weightDecay, beta1, beta2, lr / (1 - Math.pow(beta1, step)),
+        return new Coefficients(1 - lr * weightDecay, beta1, beta2, lr / (1 - Math.pow(beta1, step)),
                 Math.sqrt(1 - Math.pow(beta2, step)), eps);
+    }
+
+    /**
+     * One update of every trainable tensor of {@code model} from {@code grads}, with the moments {@code m} and
+     * {@code v}, all in the checkpoint layout: {@link #updateRange} in parallel chunks of the common fork-join pool
+     * (elements are independent, so results do not depend on the number of threads).
+     *
+     * @throws IllegalArgumentException when the tensors belong to different configs
+     */
+    public static void update(MxdModel model, ParameterTensors grads, ParameterTensors m, ParameterTensors v,
+                              Coefficients c) {
+        if (!grads.config().equals(model.config()) || !m.config().equals(model.config())
+                || !v.config().equals(model.config())) {
+            throw new IllegalArgumentException("AdamW: the model, gradients and moments are of different configs");
+        }
         for (String name : m.names()) {
             MemorySegment p = model.tensor(name).data();
-            update.apply(p, grads.tensor(name).data(), m.tensor(name).data(), v.tensor(name).data(), p.byteSize() / 4, c);
+            MemorySegment g = grads.tensor(name).data();
+            MemorySegment mm = m.tensor(name).data();
+            MemorySegment vv = v.tensor(name).data();
+            long n = p.byteSize() / 4;
+            int chunks = (int) ((n + CHUNK - 1) / CHUNK);
+            IntStream range = IntStream.range(0, chunks);
+            (chunks > 1 ? range.parallel() : range).forEach(
+                    k -> updateRange(p, g, mm, vv, (long) k * CHUNK, Math.min(n, (long) k * CHUNK + CHUNK), c));
         }
-    }
-
-    /** {@link #updateRange} over parallel chunks of the common fork-join pool (elements are independent). */
-    private static void updateInParallel(MemorySegment p, MemorySegment g, MemorySegment m, MemorySegment v, long n,
-                                         Coefficients c) {
-        int chunks = (int) ((n + CHUNK - 1) / CHUNK);
-        IntStream range = IntStream.range(0, chunks);
-        (chunks > 1 ? range.parallel() : range).forEach(
-                k -> updateRange(p, g, m, v, (long) k * CHUNK, Math.min(n, (long) k * CHUNK + CHUNK), c));
     }
 
     /**
@@ -144,42 +123,16 @@ public final class AdamW implements AutoCloseable {
         return step;
     }
 
-    /** The first moments, one tensor per trainable parameter (owned by this optimiser). */
-    public ParameterTensors firstMoments() {
-        return m;
-    }
-
-    /** The second moments, one tensor per trainable parameter (owned by this optimiser). */
-    public ParameterTensors secondMoments() {
-        return v;
-    }
-
     /**
-     * Restores a saved state: the step count and both moments (copied).
+     * Restores a saved step count.
      *
-     * @throws IllegalArgumentException for a negative step or tensors of another config
+     * @throws IllegalArgumentException for a negative count
      */
-    public void restore(long steps, Map<String, Tensor> firstMoments, Map<String, Tensor> secondMoments) {
+    public void restoreSteps(long steps) {
         if (steps < 0) {
             throw new IllegalArgumentException("AdamW step count must be >= 0, got " + steps);
         }
-        copy(firstMoments, m, "adam_m");
-        copy(secondMoments, v, "adam_v");
         this.step = steps;
-    }
-
-    private static void copy(Map<String, Tensor> from, ParameterTensors to, String what) {
-        for (String name : to.names()) {
-            Tensor src = from.get(name);
-            Tensor dst = to.tensor(name);
-            if (src == null || !src.hasShape(dst.shape()) || src.dtype() != dst.dtype()) {
-                throw new IllegalArgumentException(what + " of '" + name + "' must be " + dst + ", got "
-                        + (src == null ? "none" : src.toString()));
-            }
-        }
-        for (String name : to.names()) {
-            MemorySegment.copy(from.get(name).data(), 0, to.tensor(name).data(), 0, to.tensor(name).data().byteSize());
-        }
     }
 
     public double beta1() {
@@ -196,11 +149,5 @@ public final class AdamW implements AutoCloseable {
 
     public double weightDecay() {
         return weightDecay;
-    }
-
-    @Override
-    public void close() {
-        m.close();
-        v.close();
     }
 }

@@ -18,18 +18,22 @@ import java.util.function.IntFunction;
  *       error naming the data row;</li>
  *   <li>decoder-norm: scale the decoder rows to unit norm ({@link DecoderNorm});</li>
  *   <li>learning rate of this update from the schedule (stepped before the optimiser, as the reference);</li>
- *   <li>forward and backward ({@link TrainingKernels#forwardBackward}), and with decoder-norm the removal of each
- *       decoder row's gradient component parallel to the row ({@link TrainingKernels#forwardBackwardProjected});
- *       a non-finite loss stops training with {@link NonFiniteLossException} before anything is updated;</li>
- *   <li>AdamW, dense over every trainable parameter;</li>
+ *   <li>forward and backward ({@link TrainingKernels#forwardBackward}), with decoder-norm removing each decoder
+ *       row's gradient component parallel to the row; a non-finite loss stops training with
+ *       {@link NonFiniteLossException} before anything is updated;</li>
+ *   <li>AdamW, dense over every trainable parameter ({@link TrainingKernels#update} with this step's
+ *       {@link AdamW.Coefficients});</li>
  *   <li>dead-expert tracking, the listener, evaluation and a checkpoint when due.</li>
  * </ol>
  * The run is a pure function of the initial model, the data, the options and the kernels' thread count: a run
  * restored from a checkpoint ({@link #restore}) continues bit-identically to one never interrupted.
  *
- * <p>Ownership: the caller owns and closes the kernels, their model and the source; the trainer owns its
- * gradient and optimiser buffers and frees them on {@link #close()}. The model's tensors are updated in place.
- * Not thread-safe.
+ * <p>The kernels own the parameters while training, in their own layout; the model ({@link TrainingKernels#model()})
+ * is brought up to date at the end of {@link #run()}, with every checkpoint and on {@link #syncModel()}, not after
+ * every step.
+ *
+ * <p>Ownership: the caller owns and closes the kernels, their model and the source; the trainer holds no native
+ * memory between calls. Not thread-safe.
  */
 public final class Trainer implements AutoCloseable {
     private final TrainingKernels kernels;
@@ -40,7 +44,6 @@ public final class Trainer implements AutoCloseable {
     private final TrainingListener listener;
     private final LearningRateSchedule schedule;
     private final boolean decoderNorm;
-    private final ParameterTensors grads;
     private final AdamW adam;
     private final DeadExperts dead;
     private final float[] y;
@@ -81,14 +84,7 @@ public final class Trainer implements AutoCloseable {
         this.y = new float[options.batchTokens() * cfg.outputDim()];
         this.codes = Codes.onHeap(options.batchTokens(), cfg.k());
         this.dead = new DeadExperts(cfg.codeSpace(), options.deadWindow());
-        ParameterTensors g = ParameterTensors.zeros(cfg);
-        try {
-            this.adam = options.optimiser(cfg);
-        } catch (RuntimeException e) {
-            g.close();
-            throw e;
-        }
-        this.grads = g;
+        this.adam = options.optimiser();
         this.batches = newBatches(0);
     }
 
@@ -98,8 +94,9 @@ public final class Trainer implements AutoCloseable {
     }
 
     /**
-     * Restores the state of a checkpoint this trainer's run wrote: the model's tensors, the optimiser's moments
-     * and step, the data position and the dead-expert counters. Call it before {@link #run()}.
+     * Restores the state of a checkpoint this trainer's run wrote: the parameters (into the model and the kernels),
+     * the optimiser's moments and step, the data position and the dead-expert counters. Call it before
+     * {@link #run()}.
      *
      * @throws IOException              when the file cannot be read
      * @throws IllegalArgumentException when the checkpoint is malformed, of another config, or was written with
@@ -107,7 +104,12 @@ public final class Trainer implements AutoCloseable {
      *                                  same run to continue bit-identically
      */
     public void restore(Path file) throws IOException {
-        TrainingCheckpoint.State s = TrainingCheckpoint.read(file, model, adam, options);
+        TrainingCheckpoint.State s;
+        try (ParameterTensors m = ParameterTensors.zeros(cfg); ParameterTensors v = ParameterTensors.zeros(cfg)) {
+            s = TrainingCheckpoint.read(file, model, m, v, options);
+            kernels.importFrom(model, m, v);
+        }
+        adam.restoreSteps(s.adamStep());
         dead.restore(s.deadTokensSeen(), s.lastFired());
         step = s.step();
         batches = newBatches(s.dataPosition());
@@ -115,13 +117,20 @@ public final class Trainer implements AutoCloseable {
         lastCheckpointStep = step;
     }
 
-    /** Trains to the end of the run. */
+    /** Trains to the end of the run and brings the model up to date ({@link #syncModel()}). */
     public void run() {
         runSteps(options.steps() - step);
+        syncModel();
+    }
+
+    /** Writes the kernels' current parameters into the model ({@link TrainingKernels#exportTo}). */
+    public void syncModel() {
+        kernels.exportTo(model, null, null);
     }
 
     /**
-     * Takes at most {@code n} more steps (fewer at the end of the run).
+     * Takes at most {@code n} more steps (fewer at the end of the run); the model is not brought up to date (see
+     * {@link #syncModel()}).
      *
      * @return the steps taken
      * @throws NonFiniteLossException   at a step whose loss is NaN or infinite
@@ -152,17 +161,13 @@ public final class Trainer implements AutoCloseable {
         MemorySegment ys = MemorySegment.ofArray(y);
         MemorySegment ts = MemorySegment.ofArray(batch.t());
         MemorySegment xs = MemorySegment.ofArray(batch.x());
-        if (decoderNorm) {
-            kernels.forwardBackwardProjected(xs, ts, tokens, ys, codes, grads);
-        } else {
-            kernels.forwardBackward(xs, ts, tokens, ys, codes, grads);
-        }
+        kernels.forwardBackward(xs, ts, tokens, ys, codes, decoderNorm);
         Metrics m = new Metrics(cfg.outputDim(), cfg.codeSpace());
         m.add(ys, ts, codes, tokens);
         if (!Double.isFinite(m.loss())) {
             throw new NonFiniteLossException(update, m.loss(), batches.position(), lastCheckpoint, lastCheckpointStep);
         }
-        kernels.adamStep(adam, grads, lr);
+        kernels.update(adam.next(lr));
         dead.update(codes);
         step = update;
         double seconds = (System.nanoTime() - startNanos) / 1e9;
@@ -177,13 +182,17 @@ public final class Trainer implements AutoCloseable {
     }
 
     /**
-     * Writes the training state to {@code file} atomically (a failure leaves a previous file intact).
+     * Writes the training state to {@code file} atomically (a failure leaves a previous file intact), bringing the
+     * model up to date first.
      *
      * @throws UncheckedIOException when the file cannot be written
      */
     public void checkpoint(Path file) {
         try {
-            TrainingCheckpoint.write(file, model, adam, options, step, batches.position(), dead);
+            try (ParameterTensors m = ParameterTensors.zeros(cfg); ParameterTensors v = ParameterTensors.zeros(cfg)) {
+                kernels.exportTo(model, m, v);
+                TrainingCheckpoint.write(file, model, m, v, adam.steps(), options, step, batches.position(), dead);
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the training checkpoint " + file + " at step " + step, e);
         }
@@ -252,7 +261,7 @@ public final class Trainer implements AutoCloseable {
         return schedule;
     }
 
-    /** The optimiser (owned by this trainer). */
+    /** The optimiser's settings and step count. */
     public AdamW optimiser() {
         return adam;
     }
@@ -262,9 +271,8 @@ public final class Trainer implements AutoCloseable {
         return dead;
     }
 
+    /** Nothing to free: the trainer holds no native memory between calls (kept for try-with-resources). */
     @Override
     public void close() {
-        grads.close();
-        adam.close();
     }
 }

@@ -38,7 +38,7 @@ public final class TrainingCheckpoint {
     }
 
     /** What a checkpoint holds besides tensors that are restored in place. */
-    record State(long step, long dataPosition, long deadTokensSeen, long[] lastFired) {
+    record State(long step, long adamStep, long dataPosition, long deadTokensSeen, long[] lastFired) {
     }
 
     /**
@@ -67,14 +67,18 @@ public final class TrainingCheckpoint {
         return ConfigJson.parse(cfg, f.path() + " __metadata__.cfg");
     }
 
-    static void write(Path file, MxdModel model, AdamW adam, TrainingOptions options, long step, long dataPosition,
-                      DeadExperts dead) throws IOException {
+    /**
+     * Writes a checkpoint of {@code model}'s tensors and AdamW's moments {@code m}, {@code v} (checkpoint layout,
+     * e.g. exported from the kernels), after {@code adamSteps} updates.
+     */
+    static void write(Path file, MxdModel model, ParameterTensors m, ParameterTensors v, long adamSteps,
+                      TrainingOptions options, long step, long dataPosition, DeadExperts dead) throws IOException {
         MxdConfig cfg = model.config();
         try (Arena arena = Arena.ofConfined()) {
             Map<String, Tensor> tensors = new LinkedHashMap<>(model.tensors());
-            for (String name : adam.firstMoments().names()) {
-                tensors.put(name + ".adam_m", adam.firstMoments().tensor(name));
-                tensors.put(name + ".adam_v", adam.secondMoments().tensor(name));
+            for (String name : m.names()) {
+                tensors.put(name + ".adam_m", m.tensor(name));
+                tensors.put(name + ".adam_v", v.tensor(name));
             }
             long[] fired = dead.lastFired();
             MemorySegment counters = arena.allocate((long) fired.length * 8, 8);
@@ -86,7 +90,7 @@ public final class TrainingCheckpoint {
             meta.put("format", FORMAT);
             meta.put("cfg", ConfigJson.toJson(options.annotate(cfg)));
             meta.put("step", Long.toString(step));
-            meta.put("adam_step", Long.toString(adam.steps()));
+            meta.put("adam_step", Long.toString(adamSteps));
             meta.put("data_position", Long.toString(dataPosition));
             meta.put("dead_tokens_seen", Long.toString(dead.tokensSeen()));
             meta.put("seed", Long.toString(options.seed()));
@@ -97,10 +101,12 @@ public final class TrainingCheckpoint {
     }
 
     /**
-     * Checks the whole file against the model, the optimiser and the options, then copies the model's
-     * tensors and the optimiser's state out of it; on any error nothing has been changed.
+     * Checks the whole file against the model and the options, then copies the model's tensors and AdamW's
+     * moments out of it into {@code model}, {@code firstMoments} and {@code secondMoments}; on any error nothing
+     * has been changed.
      */
-    static State read(Path file, MxdModel model, AdamW adam, TrainingOptions options) throws IOException {
+    static State read(Path file, MxdModel model, ParameterTensors firstMoments, ParameterTensors secondMoments,
+                      TrainingOptions options) throws IOException {
         try (SafetensorsFile f = SafetensorsFile.open(file)) {
             MxdConfig saved = config(f);
             MxdConfig cfg = model.config();
@@ -126,8 +132,8 @@ public final class TrainingCheckpoint {
             }
             Map<String, Tensor> m = new LinkedHashMap<>();
             Map<String, Tensor> v = new LinkedHashMap<>();
-            for (String name : adam.firstMoments().names()) {
-                long[] shape = adam.firstMoments().tensor(name).shape();
+            for (String name : firstMoments.names()) {
+                long[] shape = firstMoments.tensor(name).shape();
                 m.put(name, require(f, name + ".adam_m", DType.F32, shape));
                 v.put(name, require(f, name + ".adam_v", DType.F32, shape));
             }
@@ -140,12 +146,20 @@ public final class TrainingCheckpoint {
                             + " is outside [0, dead_tokens_seen = " + seen + "]");
                 }
             }
-            adam.restore(adamStep, m, v);
+            copy(m, firstMoments);
+            copy(v, secondMoments);
             for (Map.Entry<String, Tensor> e : params.entrySet()) {
                 MemorySegment dst = model.tensor(e.getKey()).data();
                 MemorySegment.copy(e.getValue().data(), 0, dst, 0, dst.byteSize());
             }
-            return new State(step, position, seen, fired);
+            return new State(step, adamStep, position, seen, fired);
+        }
+    }
+
+    private static void copy(Map<String, Tensor> from, ParameterTensors to) {
+        for (String name : to.names()) {
+            MemorySegment dst = to.tensor(name).data();
+            MemorySegment.copy(from.get(name).data(), 0, dst, 0, dst.byteSize());
         }
     }
 

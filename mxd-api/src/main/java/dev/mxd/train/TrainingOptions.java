@@ -101,9 +101,9 @@ public final class TrainingOptions {
         return decoderNorm != null ? decoderNorm : DecoderNorm.referenceDefault(kind);
     }
 
-    /** A new optimiser for {@code config} with these settings; the caller closes it. */
-    public AdamW optimiser(MxdConfig config) {
-        return new AdamW(config, beta1, beta2, eps, weightDecay);
+    /** A new optimiser (settings and step count) with these settings. */
+    public AdamW optimiser() {
+        return new AdamW(beta1, beta2, eps, weightDecay);
     }
 
     /**

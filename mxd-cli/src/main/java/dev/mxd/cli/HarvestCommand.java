@@ -1,8 +1,10 @@
 package dev.mxd.cli;
 
-import dev.mxd.cli.harvest.HarvestManifest;
-import dev.mxd.cli.harvest.Harvester;
-import dev.mxd.cli.harvest.TextSource;
+import dev.mxd.text.RealText;
+import dev.mxd.text.TextSources;
+import dev.mxd.text.harvest.HarvestManifest;
+import dev.mxd.text.harvest.Harvester;
+import dev.mxd.text.harvest.TextSource;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;

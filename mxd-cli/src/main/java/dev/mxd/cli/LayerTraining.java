@@ -95,6 +95,7 @@ final class LayerTraining {
                             trainer.step(), opts.steps(), checkpoint);
                     return false;
                 }
+                trainer.syncModel();
                 ModelFiles.save(model, out);
                 if (evaluateAtEnd && dir.eval().tokens() > 0) {
                     Metrics.Summary s = trainer.evaluate();

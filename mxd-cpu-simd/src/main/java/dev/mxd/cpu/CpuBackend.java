@@ -2,6 +2,7 @@ package dev.mxd.cpu;
 
 import dev.mxd.Availability;
 import dev.mxd.Backend;
+import dev.mxd.DenseOps;
 import dev.mxd.MxdBackendException;
 import dev.mxd.MxdLayer;
 import dev.mxd.MxdModel;
@@ -53,36 +54,50 @@ public final class CpuBackend implements Backend, TrainingBackend {
     @Override
     public MxdLayer load(MxdModel model) {
         Objects.requireNonNull(model, "model");
-        Availability a = availability();
-        if (!a.available()) {
-            throw new MxdBackendException("backend " + NAME + " is unavailable: " + a.detail());
-        }
+        requireAvailable();
         if (model.isClosed()) {
             throw new IllegalStateException("cannot load a closed MxdModel onto backend " + NAME);
         }
         return CpuLayer.load(model, Kernels.get(), WorkerPool.shared());
     }
 
-    /**
-     * Training kernels over {@code model}'s tensors ({@link CpuTrainingKernels}), which repack the weights from the
-     * model on every call. The caller closes the kernels, then the model.
-     *
-     * @throws MxdBackendException   when the backend is unavailable, with the reason
-     * @throws IllegalStateException when the model is closed
-     */
     @Override
     public boolean trains() {
         return true;
     }
 
+    /**
+     * Training kernels that take {@code model}'s tensors as the initial parameters ({@link CpuTrainingKernels}): they
+     * keep the parameters in the kernels' layout and write them back to the model on export. The caller closes the
+     * kernels, then the model.
+     *
+     * @throws MxdBackendException   when the backend is unavailable, with the reason
+     * @throws IllegalStateException when the model is closed
+     */
     @Override
     public TrainingKernels kernels(MxdModel model) {
         Objects.requireNonNull(model, "model");
+        requireAvailable();
+        return new CpuTrainingKernels(model, Kernels.get(), WorkerPool.shared());
+    }
+
+    /**
+     * {@link PackedDense} and {@link Attention} as {@link DenseOps} ({@link CpuDenseOps}); closing them releases
+     * nothing.
+     *
+     * @throws MxdBackendException when the backend is unavailable, with the reason
+     */
+    @Override
+    public DenseOps denseOps() {
+        requireAvailable();
+        return new CpuDenseOps();
+    }
+
+    private void requireAvailable() {
         Availability a = availability();
         if (!a.available()) {
             throw new MxdBackendException("backend " + NAME + " is unavailable: " + a.detail());
         }
-        return new CpuTrainingKernels(model, Kernels.get(), WorkerPool.shared());
     }
 
     private static Availability probe() {

@@ -5,11 +5,11 @@ import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 
 /**
- * GEMM on one block of rows: the loops around the micro-kernel (GotoBLAS order), shared by the layer and by
- * {@link Sgemm}. A is a block of at most a few hundred rows packed into row panels by {@link #packRows}; B is a
+ * GEMM on one block of rows: the loops around the micro-kernel (GotoBLAS order) and the packing of operands,
+ * under the one driver {@link BlockedGemm}. A is a block of at most a few hundred rows packed into row panels by {@link #packRows}; B is a
  * {@link PackedMatrix}; C is a row-major float tile the caller owns (its epilogue reads it afterwards).
  *
- * <p>Per reduction chunk of at most {@link #KC_MAX} steps, the micro-kernel takes each row panel slice of A (KC·mr
+ * <p>Per reduction chunk of at most {@link Blocking#KC_MAX} steps, the micro-kernel takes each row panel slice of A (KC·mr
  * floats, 24 KiB at KC = 512: it stays in L1) across all column panels of the tile, whose slice of B (KC·cols
  * floats) stays in L2 with the tile for the next row panel. Of the orders and sizes tried on the 2-core AVX-512
  * machine (KC 128 to 1024, tiles of 64 to 1024 columns, either loop innermost), this one ran best, by a few percent
@@ -17,49 +17,7 @@ import java.util.Arrays;
  * whatever the chunking, block or thread: results do not depend on how a call was split.
  */
 final class Gemm {
-    /** Upper bound of the reduction chunk; chunks are balanced so the last one is not a short remainder. */
-    static final int KC_MAX = 512;
-
     private Gemm() {
-    }
-
-    /**
-     * How a GEMM's M rows (a layer's tokens) are cut into blocks: whole register panels of mr rows, at most
-     * {@code maxRows} per block, the panels shared out evenly (block sizes differ by one panel at most), and as many
-     * blocks as a multiple of the participants where there are enough panels, so that no thread idles at the end.
-     *
-     * @param total  M
-     * @param panels ceil(M / mr)
-     * @param blocks number of blocks
-     * @param mr     rows per panel
-     */
-    record RowBlocks(int total, int panels, int blocks, int mr) {
-        static RowBlocks of(int total, int maxRows, int mr, int participants) {
-            int panels = Math.ceilDiv(total, mr);
-            int blocks = Math.ceilDiv(panels, Math.max(1, maxRows / mr));
-            blocks = blocks < participants ? Math.min(participants, panels) : Math.ceilDiv(blocks, participants) * participants;
-            return new RowBlocks(total, panels, Math.min(blocks, panels), mr);
-        }
-
-        /** First row of block b. */
-        int row0(int b) {
-            return (int) ((long) b * panels / blocks) * mr;
-        }
-
-        /** Rows of block b. */
-        int rows(int b) {
-            return Math.min(row0(b + 1), total) - row0(b);
-        }
-
-        /** Rows of the largest block. */
-        int maxRows() {
-            return Math.min(Math.ceilDiv(panels, blocks) * mr, total);
-        }
-    }
-
-    /** Floats {@link #packRows} writes for {@code rows} rows of width {@code k}. */
-    static int packedRowsSize(int rows, int k, int mr) {
-        return Math.ceilDiv(rows, mr) * mr * k;
     }
 
     /**
@@ -157,7 +115,7 @@ final class Gemm {
         int k = b.k;
         int rowPanels = Math.ceilDiv(rows, mr);
         int colPanels = Math.ceilDiv(cols, nr);
-        int chunks = Math.ceilDiv(k, KC_MAX);
+        int chunks = Math.ceilDiv(k, Blocking.KC_MAX);
         int kc = chunks == 0 ? 0 : Math.ceilDiv(k, chunks);
         for (int pc = 0; pc < k; pc += kc) {
             int steps = Math.min(kc, k - pc);

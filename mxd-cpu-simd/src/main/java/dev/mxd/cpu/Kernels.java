@@ -112,6 +112,62 @@ abstract class Kernels {
      */
     abstract void exp(float[] v, int vo, int n);
 
+    /** 1/√(2π), the standard normal density at 0. */
+    private static final float INV_SQRT_2PI = 0.3989422804f;
+    /** √(2/π) and the cubic coefficient of gelu_pytorch_tanh. */
+    private static final float TANH_BETA = 0.7978845608f, TANH_KAPPA = 0.044715f;
+
+    /**
+     * {@code d[i] = act'(h[ho + i])} for {@code i < n}: the derivative as PyTorch's backward defines it (relu' =
+     * [h &gt; 0]; GELU' = Φ(h) + h·φ(h); tanh GELU' = ½(1 + th) + ½h(1 − th²)·β(1 + 3κh²) with th = tanh(β(h + κh³)),
+     * computed as s + 2h·s(1 − s)·β(1 + 3κh²) with s = sigmoid(2β(h + κh³)), free of the 1 ± th cancellation;
+     * sigmoid' = s(1 − s); silu' = s(1 + h(1 − s))), in float on the vector kernels ({@link #normalCdf}, {@link #exp},
+     * {@link #activate}), within DESIGN §6 of the double definition.
+     *
+     * @param scratch at least n floats, overwritten
+     */
+    void derivative(Activation act, float[] h, int ho, float[] d, float[] scratch, int n) {
+        switch (act) {
+            case RELU -> {
+                for (int i = 0; i < n; i++) {
+                    d[i] = h[ho + i] > 0f ? 1f : 0f;
+                }
+            }
+            case GELU -> {
+                System.arraycopy(h, ho, d, 0, n);
+                normalCdf(d, 0, n);
+                for (int i = 0; i < n; i++) {
+                    float x = h[ho + i];
+                    scratch[i] = -0.5f * x * x;
+                }
+                exp(scratch, 0, n);
+                for (int i = 0; i < n; i++) {
+                    d[i] += h[ho + i] * scratch[i] * INV_SQRT_2PI;
+                }
+            }
+            case GELU_TANH -> {
+                for (int i = 0; i < n; i++) {
+                    float x = h[ho + i];
+                    scratch[i] = 2f * TANH_BETA * (x + TANH_KAPPA * x * x * x);
+                }
+                activate(Activation.SIGMOID, scratch, 0, n);
+                for (int i = 0; i < n; i++) {
+                    float x = h[ho + i];
+                    float sg = scratch[i];
+                    d[i] = sg + 2f * x * sg * (1f - sg) * TANH_BETA * (1f + 3f * TANH_KAPPA * x * x);
+                }
+            }
+            case SIGMOID, SILU -> {
+                System.arraycopy(h, ho, scratch, 0, n);
+                activate(Activation.SIGMOID, scratch, 0, n);
+                for (int i = 0; i < n; i++) {
+                    float s = scratch[i];
+                    d[i] = act == Activation.SIGMOID ? s * (1f - s) : s * (1f + h[ho + i] * (1f - s));
+                }
+            }
+        }
+    }
+
     /** The first {@code i} in [from, to) with {@code v[i] > threshold}, else {@code to}. NaN never qualifies. */
     abstract int nextGreater(float[] v, int from, int to, float threshold);
 
@@ -134,16 +190,10 @@ abstract class Kernels {
     abstract void adamw(MemorySegment p, MemorySegment g, MemorySegment m, MemorySegment v, long from, long to,
                         AdamW.Coefficients c);
 
-    /** {@code sums[so + j] += (double) a[off + j] · b[off + j]} for {@code j < n} (a step of a decoder-norm sum). */
-    abstract void accumulateProducts(MemorySegment a, MemorySegment b, long off, double[] sums, int so, int n);
-
-    /** {@code w[off + j] = (float) (w[off + j] / norms[so + j])} for {@code j < n}. */
-    abstract void divide(MemorySegment w, long off, double[] norms, int so, int n);
-
-    /** {@code g[off + j] = (float) (g[off + j] − dots[so + j]·w[off + j])} where {@code dots[so + j] != 0}, j &lt; n. */
-    abstract void subtractParallel(MemorySegment g, MemorySegment w, long off, double[] dots, int so, int n);
-
-    /** {@code g[go + j] = (float) (g[go + j] − d·w[wo + j])} for {@code j < n}: {@link #subtractParallel} for one row. */
+    /**
+     * {@code g[go + j] = (float) (g[go + j] − d·w[wo + j])} for {@code j < n}: a decoder row's gradient losing its
+     * component parallel to the row ({@code DecoderNorm}).
+     */
     abstract void subtractScaled(float[] g, int go, double d, float[] w, int wo, int n);
 
     private static boolean vectorModuleReadable() {

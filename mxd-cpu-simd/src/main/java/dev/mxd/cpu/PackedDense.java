@@ -59,7 +59,7 @@ public final class PackedDense {
         }
         Kernels kern = Sgemm.kernels();
         PackedMatrix packed = PackedMatrix.ofRows(name, MemorySegment.ofArray(weight), ValueLayout.JAVA_FLOAT_UNALIGNED,
-                inputs, outputs, kern.nr, WorkerPool.shared(), false);
+                inputs, outputs, kern.nr, WorkerPool.shared());
         return new PackedDense(name, kern, packed, bias == null ? null : bias.clone(), activation);
     }
 
@@ -97,15 +97,18 @@ public final class PackedDense {
         if (rows == 0) {
             return;
         }
-        Sgemm.RowEpilogue epilogue = bias == null && activation == null ? null : (tile, offset, col0, cols) -> {
-            if (bias != null) {
-                kern.add(tile, offset, bias, col0, cols);
-            }
-            if (activation != null) {
-                kern.activate(activation, tile, offset, cols);
-            }
-        };
-        Sgemm.multiplyPacked(kern, WorkerPool.shared(), rows, MemorySegment.ofArray(x), weight, MemorySegment.ofArray(y),
-                epilogue);
+        int n = outputs();
+        BlockedGemm.multiply(kern, WorkerPool.shared(), rows, weight, BlockedGemm.rowsOf(x, inputs(), kern.mr),
+                Blocking.DENSE_TILE_COLS, (tile, ld, row0, count, col0, cols) -> {
+                    for (int r = 0; r < count; r++) {
+                        if (bias != null) {
+                            kern.add(tile, r * ld, bias, col0, cols);
+                        }
+                        if (activation != null) {
+                            kern.activate(activation, tile, r * ld, cols);
+                        }
+                        System.arraycopy(tile, r * ld, y, (row0 + r) * n + col0, cols);
+                    }
+                });
     }
 }

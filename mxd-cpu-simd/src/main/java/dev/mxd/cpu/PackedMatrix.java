@@ -1,5 +1,6 @@
 package dev.mxd.cpu;
 
+import dev.mxd.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
@@ -8,7 +9,7 @@ import java.util.Arrays;
  * The right-hand operand B [k, n] of a GEMM, packed into column panels for the micro-kernel: panel p holds
  * columns [p·nr, p·nr + nr) as k consecutive rows of nr floats (zero past column n), so the micro-kernel reads
  * one panel front to back and any range of its rows is contiguous. Weights are packed once, when a model is
- * loaded; {@link Sgemm} packs its B per call.
+ * loaded (or a trainer starts); {@link Sgemm} packs its B per call into its workspace.
  */
 final class PackedMatrix {
     /** Rows of B: the reduction dimension. */
@@ -20,21 +21,11 @@ final class PackedMatrix {
     /** ceil(n / nr) panels of k·nr floats. */
     final float[] data;
 
-    private PackedMatrix(String name, int k, int n, int nr, boolean recycled, PackedMatrix reuse) {
+    private PackedMatrix(int k, int n, int nr, float[] data) {
         this.k = k;
         this.n = n;
         this.nr = nr;
-        int size = checkedSize(name, k, n, nr);
-        if (reuse != null && reuse.data.length >= size) {
-            this.data = reuse.data;
-        } else {
-            this.data = recycled ? FloatArrays.take(size) : new float[size];
-        }
-    }
-
-    /** Hands the panels of a per-call operand back to {@link FloatArrays}; this object is unusable afterwards. */
-    void recycle() {
-        FloatArrays.give(data);
+        this.data = data;
     }
 
     /** Offset in {@link #data} of row {@code row} of the panel that starts at column {@code col} (a multiple of nr). */
@@ -47,25 +38,24 @@ final class PackedMatrix {
     }
 
     /**
-     * Packs B [k, n] stored row-major ({@code src[r·n + j]}, e.g. {@code W_enc} [I, H]) with the given byte order.
+     * Packs B [k, n] stored row-major ({@code src[r·n + j]}, e.g. {@code W_enc} [I, H]) with the given byte order
+     * into new panels.
      *
-     * @param name     what B is, for error messages
-     * @param recycled whether the panels come from {@link FloatArrays} (a per-call operand, see {@link #recycle})
+     * @param name what B is, for error messages
      */
     static PackedMatrix ofRows(String name, MemorySegment src, ValueLayout.OfFloat layout, int k, int n, int nr,
-                               WorkerPool pool, boolean recycled) {
-        return ofRows(name, src, layout, k, n, nr, pool, recycled, null);
+                               WorkerPool pool) {
+        return ofRows(name, src, layout, k, n, nr, pool, null);
     }
 
     /**
-     * {@link #ofRows(String, MemorySegment, ValueLayout.OfFloat, int, int, int, WorkerPool, boolean)} into the panels
-     * of {@code reuse} when they are large enough (an operand packed again every training step keeps its array, so
-     * steps allocate nothing of its size), else into new ones. {@code reuse} is unusable afterwards.
+     * {@link #ofRows(String, MemorySegment, ValueLayout.OfFloat, int, int, int, WorkerPool)} into {@code into} (at
+     * least {@link #size} floats, e.g. from a {@link Workspace}), or into new panels when it is null.
      */
     static PackedMatrix ofRows(String name, MemorySegment src, ValueLayout.OfFloat layout, int k, int n, int nr,
-                               WorkerPool pool, boolean recycled, PackedMatrix reuse) {
+                               WorkerPool pool, float[] into) {
         requireSize(name, src, k, n);
-        return pack(name, k, n, nr, pool, recycled, reuse, (m, row, col0, cols) -> {
+        return pack(name, k, n, nr, pool, into, (m, row, col0, cols) -> {
             for (int r = 0; r < k; r++) {
                 MemorySegment.copy(src, layout, ((long) r * n + col0) * Float.BYTES, row, 0, cols);
                 for (int c = 0; c < cols; c += nr) {
@@ -77,20 +67,19 @@ final class PackedMatrix {
 
     /**
      * Packs B [k, n] = Sᵀ for S [n, k] stored row-major ({@code src[j·k + r]}), e.g. {@code gate} [N, I] for the
-     * product x·gateᵀ.
+     * product x·gateᵀ, into new panels.
      */
     static PackedMatrix ofTransposed(String name, MemorySegment src, ValueLayout.OfFloat layout, int k, int n, int nr,
                                      WorkerPool pool) {
         return ofTransposed(name, src, layout, k, n, nr, pool, null);
     }
 
-    /** {@link #ofTransposed(String, MemorySegment, ValueLayout.OfFloat, int, int, int, WorkerPool)} into the panels of
-     * {@code reuse} when they are large enough (see {@link #ofRows(String, MemorySegment, ValueLayout.OfFloat, int, int,
-     * int, WorkerPool, boolean, PackedMatrix)}). */
+    /** {@link #ofTransposed(String, MemorySegment, ValueLayout.OfFloat, int, int, int, WorkerPool)} into {@code into}
+     * (at least {@link #size} floats), or into new panels when it is null. */
     static PackedMatrix ofTransposed(String name, MemorySegment src, ValueLayout.OfFloat layout, int k, int n, int nr,
-                                     WorkerPool pool, PackedMatrix reuse) {
+                                     WorkerPool pool, float[] into) {
         requireSize(name, src, n, k);
-        return pack(name, k, n, nr, pool, false, reuse, (m, row, col0, cols) -> {
+        return pack(name, k, n, nr, pool, into, (m, row, col0, cols) -> {
             for (int j = col0; j < col0 + cols; j++) {
                 MemorySegment.copy(src, layout, (long) j * k * Float.BYTES, row, 0, k);
                 int o = m.offset(j, 0) + j % nr;
@@ -99,6 +88,81 @@ final class PackedMatrix {
                 }
             }
         });
+    }
+
+    /**
+     * Floats of the panels of a [k, n] operand.
+     *
+     * @throws IllegalArgumentException when they do not fit one Java array, naming the operand
+     */
+    static int size(String name, int k, int n, int nr) {
+        long size = (long) Math.ceilDiv(n, nr) * nr * k;
+        if (size > Integer.MAX_VALUE - 16) {
+            throw new IllegalArgumentException(name + " (as a [" + k + ", " + n + "] operand) packs into " + size
+                    + " floats, more than one Java array holds (2^31 - 16); the cpu backend cannot pack it");
+        }
+        return (int) size;
+    }
+
+    /** A view of {@code data} (at least {@link #size} floats) as packed [k, n] panels, e.g. a gradient or moment. */
+    static PackedMatrix over(int k, int n, int nr, float[] data) {
+        return new PackedMatrix(k, n, nr, data);
+    }
+
+    /** {@code B[row][col0 + j] = src[so + j]} for j &lt; cols; {@code col0} a multiple of nr. */
+    void storeRow(float[] src, int so, int row, int col0, int cols) {
+        for (int c = 0; c < cols; c += nr) {
+            System.arraycopy(src, so + c, data, offset(col0 + c, row), Math.min(nr, cols - c));
+        }
+    }
+
+    /** {@code B[r][col] = src[so + r]} for r &lt; k: one column, e.g. a row of S for B = Sᵀ. */
+    void storeColumn(float[] src, int so, int col) {
+        for (int r = 0, o = offset(col - col % nr, 0) + col % nr; r < k; r++, o += nr) {
+            data[o] = src[so + r];
+        }
+    }
+
+    /** B [k, n] row-major into {@code dst} (F32 little-endian): the inverse of {@link #ofRows}. */
+    void unpackRows(MemorySegment dst) {
+        for (int r = 0; r < k; r++) {
+            for (int c = 0; c < n; c += nr) {
+                MemorySegment.copy(data, offset(c, r), dst, Tensor.F32_LE, ((long) r * n + c) * Float.BYTES,
+                        Math.min(nr, n - c));
+            }
+        }
+    }
+
+    /** S [n, k] = Bᵀ row-major into {@code dst} (F32 little-endian): the inverse of {@link #ofTransposed}. */
+    void unpackTransposed(MemorySegment dst, float[] row) {
+        for (int j = 0; j < n; j++) {
+            for (int r = 0, o = offset(j - j % nr, 0) + j % nr; r < k; r++, o += nr) {
+                row[r] = data[o];
+            }
+            MemorySegment.copy(row, 0, dst, Tensor.F32_LE, (long) j * k * Float.BYTES, k);
+        }
+    }
+
+    /** Bᵀ [n, k], packed, into {@code into} (at least {@link #size}(n, k) floats), panels spread over the pool. */
+    PackedMatrix transposed(float[] into, WorkerPool pool) {
+        PackedMatrix t = new PackedMatrix(n, k, nr, into);
+        int panels = t.panels();
+        pool.forEachBlock(panels, () -> Boolean.TRUE, (unused, q) -> {
+            int c0 = q * nr;
+            int live = Math.min(nr, k - c0);
+            int base = q * n * nr;
+            for (int r = 0; r < n; r++) {
+                int from = offset(r - r % nr, c0) + r % nr;
+                int o = base + r * nr;
+                for (int j = 0; j < live; j++) {
+                    into[o + j] = data[from + j * nr];
+                }
+                for (int j = live; j < nr; j++) {
+                    into[o + j] = 0f;
+                }
+            }
+        });
+        return t;
     }
 
     /** Fills the panels of columns [col0, col0 + cols) of {@code m}; {@code row} holds max(cols, k) floats. */
@@ -111,13 +175,18 @@ final class PackedMatrix {
      * Allocates the panels and fills them in column ranges spread over the pool's participants; the padding columns
      * of the last panel are zeroed (a recycled array holds old values).
      */
-    private static PackedMatrix pack(String name, int k, int n, int nr, WorkerPool pool, boolean recycled,
-                                     PackedMatrix reuse, Filler filler) {
-        PackedMatrix m = new PackedMatrix(name, k, n, nr, recycled, reuse);
+    private static PackedMatrix pack(String name, int k, int n, int nr, WorkerPool pool, float[] into,
+                                     Filler filler) {
+        int size = size(name, k, n, nr);
+        if (into != null && into.length < size) {
+            throw new IllegalArgumentException(name + " packs into " + size + " floats, the array has " + into.length);
+        }
+        PackedMatrix m = new PackedMatrix(k, n, nr, into != null ? into : new float[size]);
         int chunk = chunk(m.panels(), pool) * nr;
-        pool.forEachBlock(Math.ceilDiv(n, chunk), () -> FloatArrays.take(Math.max(chunk, k)),
-                (row, block) -> filler.fill(m, row, block * chunk, Math.min(chunk, n - block * chunk)),
-                FloatArrays::give);
+        try (Workspace ws = new Workspace()) {
+            pool.forEachBlock(Math.ceilDiv(n, chunk), () -> ws.floats(Math.max(chunk, k)),
+                    (row, block) -> filler.fill(m, row, block * chunk, Math.min(chunk, n - block * chunk)));
+        }
         int used = n % nr;
         if (used != 0) {
             for (int r = 0, o = m.offset(n - used, 0); r < k; r++, o += nr) {
@@ -141,14 +210,5 @@ final class PackedMatrix {
             throw new IllegalArgumentException(name + " [" + rows + ", " + cols + "] needs " + need
                     + " bytes, the segment has " + src.byteSize());
         }
-    }
-
-    private static int checkedSize(String name, int k, int n, int nr) {
-        long size = (long) Math.ceilDiv(n, nr) * nr * k;
-        if (size > Integer.MAX_VALUE - 16) {
-            throw new IllegalArgumentException(name + " (as a [" + k + ", " + n + "] operand) packs into " + size
-                    + " floats, more than one Java array holds (2^31 - 16); the cpu backend cannot pack it");
-        }
-        return (int) size;
     }
 }

@@ -122,31 +122,6 @@ final class ScalarKernels extends Kernels {
     }
 
     @Override
-    void accumulateProducts(MemorySegment a, MemorySegment b, long off, double[] sums, int so, int n) {
-        for (int j = 0; j < n; j++) {
-            sums[so + j] += (double) a.getAtIndex(Tensor.F32_LE, off + j) * b.getAtIndex(Tensor.F32_LE, off + j);
-        }
-    }
-
-    @Override
-    void divide(MemorySegment w, long off, double[] norms, int so, int n) {
-        for (int j = 0; j < n; j++) {
-            w.setAtIndex(Tensor.F32_LE, off + j, (float) (w.getAtIndex(Tensor.F32_LE, off + j) / norms[so + j]));
-        }
-    }
-
-    @Override
-    void subtractParallel(MemorySegment g, MemorySegment w, long off, double[] dots, int so, int n) {
-        for (int j = 0; j < n; j++) {
-            double d = dots[so + j];
-            if (d != 0) {
-                long at = off + j;
-                g.setAtIndex(Tensor.F32_LE, at, (float) (g.getAtIndex(Tensor.F32_LE, at) - d * w.getAtIndex(Tensor.F32_LE, at)));
-            }
-        }
-    }
-
-    @Override
     void subtractScaled(float[] g, int go, double d, float[] w, int wo, int n) {
         for (int j = 0; j < n; j++) {
             g[go + j] = (float) (g[go + j] - d * w[wo + j]);

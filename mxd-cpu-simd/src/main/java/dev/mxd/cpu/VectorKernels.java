@@ -389,54 +389,6 @@ final class VectorKernels extends Kernels {
     }
 
     @Override
-    void accumulateProducts(MemorySegment a, MemorySegment b, long off, double[] sums, int so, int n) {
-        int j = 0;
-        for (; j <= n - DL; j += DL) {
-            DoubleVector.fromArray(D, sums, so + j).add(wide(a, off + j).mul(wide(b, off + j)))
-                    .intoArray(sums, so + j);
-        }
-        for (; j < n; j++) {
-            sums[so + j] += (double) a.getAtIndex(Tensor.F32_LE, off + j)
-                    * b.getAtIndex(Tensor.F32_LE, off + j);
-        }
-    }
-
-    @Override
-    void divide(MemorySegment w, long off, double[] norms, int so, int n) {
-        int j = 0;
-        for (; j <= n - DL; j += DL) {
-            narrow(wide(w, off + j).div(DoubleVector.fromArray(D, norms, so + j)))
-                    .intoMemorySegment(w, (off + j) * Float.BYTES, LE);
-        }
-        for (; j < n; j++) {
-            long at = off + j;
-            w.setAtIndex(Tensor.F32_LE, at, (float) (w.getAtIndex(Tensor.F32_LE, at) / norms[so + j]));
-        }
-    }
-
-    @Override
-    void subtractParallel(MemorySegment g, MemorySegment w, long off, double[] dots, int so, int n) {
-        int j = 0;
-        for (; j <= n - DL; j += DL) {
-            DoubleVector d = DoubleVector.fromArray(D, dots, so + j);
-            VectorMask<Double> live = d.compare(VectorOperators.NE, 0.0);
-            if (live.anyTrue()) {
-                FloatVector old = FloatVector.fromMemorySegment(FH, g, (off + j) * Float.BYTES, LE);
-                FloatVector upd = narrow(widen(old).sub(d.mul(wide(w, off + j))));
-                old.blend(upd, live.cast(FH)).intoMemorySegment(g, (off + j) * Float.BYTES, LE);
-            }
-        }
-        for (; j < n; j++) {
-            double d = dots[so + j];
-            if (d != 0) {
-                long at = off + j;
-                g.setAtIndex(Tensor.F32_LE, at,
-                        (float) (g.getAtIndex(Tensor.F32_LE, at) - d * w.getAtIndex(Tensor.F32_LE, at)));
-            }
-        }
-    }
-
-    @Override
     void subtractScaled(float[] g, int go, double d, float[] w, int wo, int n) {
         int j = 0;
         for (; j <= n - DL; j += DL) {

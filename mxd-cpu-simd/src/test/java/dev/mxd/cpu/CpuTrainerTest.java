@@ -53,12 +53,13 @@ class CpuTrainerTest {
             int steps = Integer.parseInt(f.metadata().get("steps"));
             int batch = Integer.parseInt(f.metadata().get("batch"));
             boolean normDec = (Boolean) cfg.otherFields().get("norm_dec");
-            try (MxdModel model = MxdModel.zeros(cfg);
-                 CpuTrainingKernels kernels = CpuTrainingKernels.of(model)) {
+            try (MxdModel model = MxdModel.zeros(cfg)) {
                 for (String t : model.tensors().keySet()) {
                     MemorySegment.copy(f.tensor("initial." + t).data(), 0, model.tensor(t).data(), 0,
                             model.tensor(t).data().byteSize());
                 }
+                // the kernels read the model's parameters when made: after the initial weights are in
+                CpuTrainingKernels kernels = CpuTrainingKernels.of(model);
                 float[] x = f.tensor("x").data().toArray(ValueLayout.JAVA_FLOAT_UNALIGNED);
                 float[] t = f.tensor("t").data().toArray(ValueLayout.JAVA_FLOAT_UNALIGNED);
                 ActivationSource data = ActivationSource.inMemory(cfg.inputDim(), cfg.outputDim(), x, t,
@@ -77,6 +78,7 @@ class CpuTrainerTest {
                 })) {
                     trainer.run();
                 }
+                kernels.close();
                 assertEquals(steps, reports.size());
                 for (int s = 0; s < steps; s++) {
                     double loss = f.tensor("loss").data().getAtIndex(Tensor.F64_LE, s);

@@ -15,6 +15,7 @@ import dev.mxd.train.DecoderNorm;
 import dev.mxd.train.ParameterTensors;
 import dev.mxd.oracle.OracleBackward;
 import dev.mxd.oracle.OracleTrainingKernels;
+import dev.mxd.train.TrainingKernels;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
@@ -83,14 +84,15 @@ class CpuTrainingKernelsTest {
             float[] yCpu = new float[tokens * cfg.outputDim()];
             Codes cRef = Codes.onHeap(tokens, cfg.k());
             Codes cCpu = Codes.onHeap(tokens, cfg.k());
-            oracle.forwardBackward(MemorySegment.ofArray(b[0]), MemorySegment.ofArray(b[1]), tokens,
+            forwardBackward(oracle, MemorySegment.ofArray(b[0]), MemorySegment.ofArray(b[1]), tokens,
                     MemorySegment.ofArray(yRef), cRef, g64);
-            cpu.forwardBackward(MemorySegment.ofArray(b[0]), MemorySegment.ofArray(b[1]), tokens,
+            forwardBackward(cpu, MemorySegment.ofArray(b[0]), MemorySegment.ofArray(b[1]), tokens,
                     MemorySegment.ofArray(yCpu), cCpu, g32);
             for (int r = 0; r < tokens; r++) {
                 for (int j = 0; j < cfg.k(); j++) {
                     int row = r, slot = j;
-                    assertEquals(cRef.index(r, j), cCpu.index(r, j), () -> "code index [" + row + ", " + slot + "]");
+                    assertEquals(cRef.index(r, j), cCpu.index(r, j), () -> "code index [" + row + ", " + slot + "] "
+                            + cRef.value(row, slot) + " vs " + cCpu.value(row, slot) + " next " + cRef.index(row, slot + 1) + "/" + cRef.value(row, slot + 1));
                 }
             }
             assertClose("y", yRef, yCpu);
@@ -131,7 +133,7 @@ class CpuTrainingKernelsTest {
                     t.data().fill((byte) 0x3f);
                 }
                 Codes codes = Codes.onHeap(tokens, k);
-                cpu.forwardBackward(MemorySegment.ofArray(b[0]), MemorySegment.ofArray(b[1]), tokens,
+                forwardBackward(cpu, MemorySegment.ofArray(b[0]), MemorySegment.ofArray(b[1]), tokens,
                         MemorySegment.ofArray(new float[tokens * 7]), codes, g);
                 Set<Integer> selected = new HashSet<>();
                 int nonZero = 0;
@@ -194,17 +196,17 @@ class CpuTrainingKernelsTest {
              CpuTrainingKernels cpu = CpuTrainingKernels.of(model)) {
             float[] y1 = new float[tokens * o];
             float[] y2 = new float[tokens * o];
-            cpu.forwardBackward(MemorySegment.ofArray(b[0]), MemorySegment.ofArray(b[1]), tokens,
+            forwardBackward(cpu, MemorySegment.ofArray(b[0]), MemorySegment.ofArray(b[1]), tokens,
                     MemorySegment.ofArray(y1), Codes.onHeap(tokens, cfg.k()), g1);
             for (float[][] other : List.of(big, small)) {
                 int n = other[0].length / cfg.inputDim();
-                cpu.forwardBackward(MemorySegment.ofArray(other[0]), MemorySegment.ofArray(other[1]), n,
+                forwardBackward(cpu, MemorySegment.ofArray(other[0]), MemorySegment.ofArray(other[1]), n,
                         MemorySegment.ofArray(new float[n * o]), Codes.onHeap(n, cfg.k()), g2);
             }
             for (String name : g2.names()) {
                 g2.tensor(name).data().fill((byte) 0xFF);   // NaN in every element
             }
-            cpu.forwardBackward(MemorySegment.ofArray(b[0]), MemorySegment.ofArray(b[1]), tokens,
+            forwardBackward(cpu, MemorySegment.ofArray(b[0]), MemorySegment.ofArray(b[1]), tokens,
                     MemorySegment.ofArray(y2), Codes.onHeap(tokens, cfg.k()), g2);
             assertArrayEquals(y1, y2);
             for (String name : g1.names()) {
@@ -219,54 +221,78 @@ class CpuTrainingKernelsTest {
     }
 
     /**
-     * Decoder-norm and AdamW on the cpu backend (vector lanes over the participants), and the projection fused into
-     * the backward pass, are bit-identical to the backend-neutral definitions ({@link DecoderNorm},
-     * {@link AdamW#updateRange}), with N past one column block and not a multiple of any vector width.
+     * Decoder-norm, the decoder-gradient projection fused into the backward pass, and AdamW on the cpu backend
+     * (in the kernels' layout, vector lanes over the participants) against the backend-neutral definitions
+     * ({@link DecoderNorm}, {@link AdamW#update}) on the model's layout, bit for bit, over three steps.
      */
     @ParameterizedTest
     @MethodSource("parameterPassConfigs")
     void parameterPassesAreTheDefinitionsBitForBit(MxdConfig cfg) {
         int tokens = 97;
         float[][] b = batch(cfg, tokens, 21);
+        AdamW adam = AdamW.reference();
         try (MxdModel ours = MxdModel.random(cfg, 5);
              MxdModel theirs = MxdModel.random(cfg, 5);
              ParameterTensors g1 = ParameterTensors.zeros(cfg);
              ParameterTensors g2 = ParameterTensors.zeros(cfg);
-             AdamW a1 = AdamW.reference(cfg);
-             AdamW a2 = AdamW.reference(cfg);
-             CpuTrainingKernels cpu = CpuTrainingKernels.of(ours);
-             CpuTrainingKernels plain = CpuTrainingKernels.of(theirs)) {
+             ParameterTensors m1 = ParameterTensors.zeros(cfg);
+             ParameterTensors v1 = ParameterTensors.zeros(cfg);
+             ParameterTensors m2 = ParameterTensors.zeros(cfg);
+             ParameterTensors v2 = ParameterTensors.zeros(cfg);
+             CpuTrainingKernels cpu = CpuTrainingKernels.of(ours)) {
             for (int step = 1; step <= 3; step++) {
                 cpu.normaliseDecoder();
                 DecoderNorm.normalise(theirs);
+                cpu.exportTo(ours, null, null);
                 assertSameTensors(ours, theirs, "after decoder-norm, step " + step);
                 Codes c = Codes.onHeap(tokens, cfg.k());
                 float[] y = new float[tokens * cfg.outputDim()];
-                if (step % 2 == 1) {
-                    // the projection fused into the backward pass
-                    cpu.forwardBackwardProjected(MemorySegment.ofArray(b[0]), MemorySegment.ofArray(b[1]), tokens,
-                            MemorySegment.ofArray(y), c, g1);
-                } else {
-                    cpu.forwardBackward(MemorySegment.ofArray(b[0]), MemorySegment.ofArray(b[1]), tokens,
-                            MemorySegment.ofArray(y), c, g1);
-                    cpu.removeParallelDecoderGradient(g1);
+                try (CpuTrainingKernels plain = CpuTrainingKernels.of(theirs)) {
+                    forwardBackward(plain, MemorySegment.ofArray(b[0]), MemorySegment.ofArray(b[1]), tokens,
+                            MemorySegment.ofArray(y), c, g2, false);
                 }
-                plain.forwardBackward(MemorySegment.ofArray(b[0]), MemorySegment.ofArray(b[1]), tokens,
-                        MemorySegment.ofArray(y), c, g2);
+                if (step == 2) {
+                    // without the projection, the same gradient as other kernels over the same parameters
+                    forwardBackward(cpu, MemorySegment.ofArray(b[0]), MemorySegment.ofArray(b[1]), tokens,
+                            MemorySegment.ofArray(y), c, g1, false);
+                    for (String name : g1.names()) {
+                        assertArrayEquals(g2.tensor(name).data().toArray(Tensor.F32_LE),
+                                g1.tensor(name).data().toArray(Tensor.F32_LE), name + " unprojected gradient");
+                    }
+                }
+                // the projection fused into the backward pass against the definition after it
+                forwardBackward(cpu, MemorySegment.ofArray(b[0]), MemorySegment.ofArray(b[1]), tokens,
+                        MemorySegment.ofArray(y), c, g1, true);
                 DecoderNorm.removeParallelGradient(theirs, g2);
                 for (String name : g1.names()) {
                     assertArrayEquals(g2.tensor(name).data().toArray(Tensor.F32_LE),
                             g1.tensor(name).data().toArray(Tensor.F32_LE), name + " gradient, step " + step);
                 }
-                cpu.adamStep(a1, g1, 1e-2);
-                a2.step(theirs, g2, 1e-2);
+                AdamW.Coefficients coefficients = adam.next(1e-2);
+                cpu.update(coefficients);
+                AdamW.update(theirs, g2, m2, v2, coefficients);
+                cpu.exportTo(ours, m1, v1);
                 assertSameTensors(ours, theirs, "after AdamW, step " + step);
                 for (String name : g1.names()) {
-                    assertArrayEquals(a2.secondMoments().tensor(name).data().toArray(Tensor.F32_LE),
-                            a1.secondMoments().tensor(name).data().toArray(Tensor.F32_LE), name + " v, step " + step);
+                    assertArrayEquals(m2.tensor(name).data().toArray(Tensor.F32_LE),
+                            m1.tensor(name).data().toArray(Tensor.F32_LE), name + " m, step " + step);
+                    assertArrayEquals(v2.tensor(name).data().toArray(Tensor.F32_LE),
+                            v1.tensor(name).data().toArray(Tensor.F32_LE), name + " v, step " + step);
                 }
             }
         }
+    }
+
+    /** The step's forward and backward, then its gradient in the checkpoint layout into {@code grads}. */
+    static void forwardBackward(TrainingKernels kernels, MemorySegment x, MemorySegment t, int tokens, MemorySegment y,
+                                Codes codes, ParameterTensors grads, boolean project) {
+        kernels.forwardBackward(x, t, tokens, y, codes, project);
+        kernels.gradients(grads);
+    }
+
+    static void forwardBackward(TrainingKernels kernels, MemorySegment x, MemorySegment t, int tokens, MemorySegment y,
+                                Codes codes, ParameterTensors grads) {
+        forwardBackward(kernels, x, t, tokens, y, codes, grads, false);
     }
 
     static Stream<MxdConfig> parameterPassConfigs() {
@@ -282,9 +308,8 @@ class CpuTrainingKernelsTest {
     }
 
     /**
-     * The training forward pass selects the codes of the inference layer (the gate there is x·gateᵀ with a heap per
-     * token, here gate·xᵀ with per-participant reservoirs merged), including with many expert blocks and more
-     * tokens than one GEMM tile.
+     * The training forward pass is the inference layer's: the same codes and outputs, including with many expert
+     * tiles and more tokens than one row block.
      */
     @Test
     void forwardMatchesTheCpuLayer() {
@@ -318,14 +343,14 @@ class CpuTrainingKernelsTest {
         try (MxdModel model = MxdModel.random(cfg, 2);
              ParameterTensors g = ParameterTensors.zeros(cfg);
              CpuTrainingKernels cpu = CpuTrainingKernels.of(model)) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> cpu.forwardBackward(
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> forwardBackward(cpu, 
                     MemorySegment.ofArray(b[0]), MemorySegment.ofArray(b[1]), 6, MemorySegment.ofArray(new float[24]),
                     Codes.onHeap(6, 2), g));
             assertTrue(e.getMessage().contains("target row 3"), e.getMessage());
             assertThrows(IllegalArgumentException.class, () -> cpu.forward(MemorySegment.ofArray(b[0]), 7,
                     MemorySegment.ofArray(new float[28]), Codes.onHeap(7, 2)), "x too short for 7 tokens");
             try (ParameterTensors other = ParameterTensors.zeros(MxdConfig.transcoder(5, 9, 4, 2, Activation.RELU, false))) {
-                assertThrows(IllegalArgumentException.class, () -> cpu.forwardBackward(MemorySegment.ofArray(b[0]),
+                assertThrows(IllegalArgumentException.class, () -> forwardBackward(cpu, MemorySegment.ofArray(b[0]),
                         MemorySegment.ofArray(b[0]), 6, MemorySegment.ofArray(new float[24]), Codes.onHeap(6, 2), other));
             }
         }

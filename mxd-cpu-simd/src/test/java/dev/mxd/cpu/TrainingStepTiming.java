@@ -5,7 +5,6 @@ import dev.mxd.Codes;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdModel;
 import dev.mxd.train.AdamW;
-import dev.mxd.train.ParameterTensors;
 import dev.mxd.train.ReferenceInit;
 import java.lang.foreign.MemorySegment;
 import java.util.SplittableRandom;
@@ -35,29 +34,32 @@ public final class TrainingStepTiming {
             x[i] = (float) r.nextGaussian();
             t[i] = (float) r.nextGaussian();
         }
+        AdamW adam = new AdamW(0.9, 0.999, 1e-8, 0);
         try (MxdModel model = ReferenceInit.create(cfg, true, 1);
-             ParameterTensors grads = ParameterTensors.zeros(cfg);
-             AdamW adam = new AdamW(cfg, 0.9, 0.999, 1e-8, 0);
              CpuTrainingKernels kernels = CpuTrainingKernels.of(model)) {
             float[] y = new float[tokens * width];
             Codes codes = Codes.onHeap(tokens, cfg.k());
+            PhaseTimes.enabled = true;
             for (int s = 0; s < steps; s++) {
+                PhaseTimes.reset();
                 long c0 = CPU.getProcessCpuTime();
                 long t0 = System.nanoTime();
                 kernels.normaliseDecoder();
                 long t1 = System.nanoTime();
                 // the trainer's path: the projection fused into the backward pass
-                kernels.forwardBackwardProjected(MemorySegment.ofArray(x), MemorySegment.ofArray(t), tokens,
-                        MemorySegment.ofArray(y), codes, grads);
+                kernels.forwardBackward(MemorySegment.ofArray(x), MemorySegment.ofArray(t), tokens,
+                        MemorySegment.ofArray(y), codes, true);
                 long t2 = System.nanoTime();
-                kernels.adamStep(adam, grads, 1e-4);
+                kernels.update(adam.next(1e-4));
                 long t3 = System.nanoTime();
                 double total = (t3 - t0) / 1e9;
                 double cpu = (CPU.getProcessCpuTime() - c0) / 1e9;
                 System.out.printf("step %d: %.3f s = norm %.3f + fwd/bwd with projection %.3f + adamw %.3f;"
                                 + " %.0f tokens/s; process CPU %.3f s%n", s + 1, total, (t1 - t0) / 1e9, (t2 - t1) / 1e9,
                         (t3 - t2) / 1e9, tokens / total, cpu);
+                System.out.println("  " + PhaseTimes.describe(t3 - t0));
             }
+            kernels.exportTo(model, null, null);
             java.util.zip.CRC32 crc = new java.util.zip.CRC32();
             for (var tensor : model.tensors().values()) {
                 crc.update(tensor.data().asByteBuffer());

@@ -28,6 +28,12 @@ import org.lwjgl.system.MemoryUtil;
 final class KernelProgram {
     /** The sources of the backend, in compilation order (topk.cl uses the tile product of gemm.cl). */
     static final List<String> SOURCES = List.of("gemm.cl", "gather.cl", "topk.cl");
+    /** The sources of {@link OpenClDenseOps}' dense layer: gemm.cl's encoder, without GLU. */
+    static final List<String> DENSE_SOURCES = List.of("gemm.cl");
+    /** The sources of {@link OpenClDenseOps}' self-attention. */
+    static final List<String> ATTENTION_SOURCES = List.of("attention.cl");
+    /** The build options of attention.cl. */
+    static final String ATTENTION_OPTIONS = "-cl-std=CL1.2";
 
     /** A named source text. */
     record Source(String name, String text) {
@@ -38,8 +44,13 @@ final class KernelProgram {
 
     /** The backend's sources, read from the class path. */
     static List<Source> backendSources() {
+        return sources(SOURCES);
+    }
+
+    /** The sources of these names (in {@code src/main/resources/dev/mxd/opencl/}), read from the class path. */
+    static List<Source> sources(List<String> names) {
         List<Source> sources = new ArrayList<>();
-        for (String name : SOURCES) {
+        for (String name : names) {
             try (InputStream in = KernelProgram.class.getResourceAsStream(name)) {
                 if (in == null) {
                     throw new IllegalStateException("kernel source dev/mxd/opencl/" + name + " is missing from the class path");
@@ -61,6 +72,15 @@ final class KernelProgram {
         return "-cl-std=CL1.2 " + geometry.options() + " -DACTIVATION=" + activationMacro(config.activation())
                 + " -DGLU=" + bit(config.glu()) + " -DSKIP=" + bit(config.skip()) + " -DMXD=" + bit(config.kind() == Kind.MXD)
                 + " -DTOPK_LISTS_LOCAL=" + bit(topkListsLocal);
+    }
+
+    /**
+     * The build options of a dense layer {@code y = act(x·W + b)} on gemm.cl's {@code encoder}: GLU, skip and MxD
+     * off, {@code ACT_NONE} for a null activation. No relaxed math, as for {@link #options}.
+     */
+    static String denseOptions(KernelGeometry geometry, Activation activation) {
+        return "-cl-std=CL1.2 " + geometry.options() + " -DACTIVATION="
+                + (activation == null ? "ACT_NONE" : activationMacro(activation)) + " -DGLU=0 -DSKIP=0 -DMXD=0";
     }
 
     private static String activationMacro(Activation a) {

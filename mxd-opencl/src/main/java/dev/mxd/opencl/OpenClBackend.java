@@ -3,6 +3,7 @@ package dev.mxd.opencl;
 import dev.mxd.Activation;
 import dev.mxd.Availability;
 import dev.mxd.Backend;
+import dev.mxd.DenseOps;
 import dev.mxd.MxdBackendException;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdLayer;
@@ -72,14 +73,10 @@ public final class OpenClBackend implements Backend {
     @Override
     public MxdLayer load(MxdModel model) {
         Objects.requireNonNull(model, "model");
-        Probe probe = probe();
-        if (!probe.availability().available()) {
-            throw new MxdBackendException("backend 'opencl' is unavailable: " + probe.availability().detail());
-        }
+        ClDevice device = availableDevice();
         if (model.isClosed()) {
             throw new IllegalStateException("this MxdModel is closed");
         }
-        ClDevice device = probe.device();
         KernelGeometry geometry = KernelGeometry.forDevice(device);
         try {
             return new OpenClLayer(model, device, geometry, device.localMemBytes());
@@ -92,9 +89,28 @@ public final class OpenClBackend implements Backend {
         }
     }
 
+    /**
+     * Dense operations on the chosen device ({@link OpenClDenseOps}), with their own context; the caller closes them.
+     *
+     * @throws MxdBackendException when the backend is unavailable, or the device fails
+     */
+    @Override
+    public DenseOps denseOps() {
+        return new OpenClDenseOps(availableDevice());
+    }
+
     /** The device this backend runs on, or null when it is unavailable. */
     ClDevice device() {
         return probe().device();
+    }
+
+    /** The chosen device, or the reason the backend is unavailable. */
+    private ClDevice availableDevice() {
+        Probe probe = probe();
+        if (!probe.availability().available()) {
+            throw new MxdBackendException("backend 'opencl' is unavailable: " + probe.availability().detail());
+        }
+        return probe.device();
     }
 
     private Probe probe() {

@@ -1,20 +1,5 @@
 package dev.mxd.opencl;
 
-import static org.lwjgl.opencl.CL10.CL_KERNEL_WORK_GROUP_SIZE;
-import static org.lwjgl.opencl.CL10.CL_MAP_READ;
-import static org.lwjgl.opencl.CL10.CL_MEM_COPY_HOST_PTR;
-import static org.lwjgl.opencl.CL10.CL_MEM_READ_ONLY;
-import static org.lwjgl.opencl.CL10.CL_MEM_READ_WRITE;
-import static org.lwjgl.opencl.CL10.clEnqueueNDRangeKernel;
-import static org.lwjgl.opencl.CL10.clFinish;
-import static org.lwjgl.opencl.CL10.clGetKernelWorkGroupInfo;
-import static org.lwjgl.opencl.CL10.clSetKernelArg;
-import static org.lwjgl.opencl.CL10.clSetKernelArg1i;
-import static org.lwjgl.opencl.CL10.clSetKernelArg1p;
-import static org.lwjgl.opencl.CL10.nclEnqueueMapBuffer;
-import static org.lwjgl.opencl.CL10.nclEnqueueUnmapMemObject;
-import static org.lwjgl.opencl.CL12.CL_MAP_WRITE_INVALIDATE_REGION;
-
 import dev.mxd.Codes;
 import dev.mxd.Kind;
 import dev.mxd.MxdBackendException;
@@ -24,11 +9,7 @@ import dev.mxd.MxdModel;
 import dev.mxd.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.IntBuffer;
 import java.util.concurrent.locks.ReentrantLock;
-import org.lwjgl.PointerBuffer;
-import org.lwjgl.system.MemoryStack;
-import org.lwjgl.system.MemoryUtil;
 
 /**
  * An MxD, TC or STC layer on one OpenCL device.
@@ -62,14 +43,14 @@ final class OpenClLayer extends MxdLayer {
     private boolean released; // guarded by lock
 
     private final ClObjects objects = new ClObjects();
+    private final ClQueue cl;
     private final long context;
-    private final long queue;
     private final long encoder, decoder, gather, partialTopk, mergeTopk;
     private final boolean topkListsLocal;
     // weights, packed at load; 0 where the config has no such tensor
     private final long wEnc, bEnc, wGluT, bGlu, wDec, gateT, gateBias, cRows, wSkipT, bDecOut;
     // scratch, grown on demand and reused across calls
-    private final Scratch x, z, m, y, codeIdx, codeVal, partVal, partIdx;
+    private final ClQueue.Scratch x, z, m, y, codeIdx, codeVal, partVal, partIdx;
 
     /**
      * Builds the kernels and uploads the weights of {@code model}.
@@ -93,18 +74,18 @@ final class OpenClLayer extends MxdLayer {
         this.codeSpace = cfg.codeSpace();
         this.mxd = cfg.kind() == Kind.MXD;
         this.topkListsLocal = geometry.topkListsFitLocal(k, topkLocalBytes);
-        this.x = new Scratch("x [T, I]");
-        this.z = new Scratch("z [T, H]");
-        this.m = new Scratch("m [T, O]");
-        this.y = new Scratch("y [T, O]");
-        this.codeIdx = new Scratch("code indices [T, width]");
-        this.codeVal = new Scratch("code values [T, width]");
-        this.partIdx = new Scratch("partial top-K indices [T, slices, K]");
-        this.partVal = new Scratch("partial top-K values [T, slices, K]");
         try {
             model.tensors(); // a closed model fails here, before anything is created
-            context = objects.context(device);
-            queue = objects.queue(context, device);
+            cl = new ClQueue(objects, device);
+            context = cl.context();
+            this.x = cl.scratch("x [T, I]");
+            this.z = cl.scratch("z [T, H]");
+            this.m = cl.scratch("m [T, O]");
+            this.y = cl.scratch("y [T, O]");
+            this.codeIdx = cl.scratch("code indices [T, width]");
+            this.codeVal = cl.scratch("code values [T, width]");
+            this.partIdx = cl.scratch("partial top-K indices [T, slices, K]");
+            this.partVal = cl.scratch("partial top-K values [T, slices, K]");
             long program = KernelProgram.build(objects, context, device, KernelProgram.backendSources(),
                     KernelProgram.options(geometry, cfg, topkListsLocal));
             encoder = KernelProgram.kernel(objects, program, "encoder");
@@ -112,22 +93,22 @@ final class OpenClLayer extends MxdLayer {
             gather = KernelProgram.kernel(objects, program, "gather_rows");
             partialTopk = KernelProgram.kernel(objects, program, "partial_topk");
             mergeTopk = KernelProgram.kernel(objects, program, "merge_topk");
-            requireGroupSize(encoder, "encoder", geometry.groupSize());
-            requireGroupSize(decoder, "decoder", geometry.groupSize());
-            requireGroupSize(partialTopk, "partial_topk", geometry.groupSize());
-            requireGroupSize(gather, "gather_rows", geometry.groupSize());
-            requireGroupSize(mergeTopk, "merge_topk", geometry.mergeGroup());
+            cl.requireGroupSize(encoder, "encoder", geometry.groupSize());
+            cl.requireGroupSize(decoder, "decoder", geometry.groupSize());
+            cl.requireGroupSize(partialTopk, "partial_topk", geometry.groupSize());
+            cl.requireGroupSize(gather, "gather_rows", geometry.groupSize());
+            cl.requireGroupSize(mergeTopk, "merge_topk", geometry.mergeGroup());
 
-            wEnc = upload(context, model, "W_enc", false);
-            bEnc = upload(context, model, "b_enc", false);
-            wGluT = cfg.glu() ? upload(context, model, "W_glu.weight", true) : 0;
-            bGlu = cfg.glu() ? upload(context, model, "W_glu.bias", false) : 0;
-            wDec = upload(context, model, "W_dec", false);
-            gateT = mxd ? upload(context, model, "gate", true) : 0;
-            gateBias = mxd ? upload(context, model, "gate_bias", false) : 0;
-            cRows = mxd ? upload(context, model, "W_cond", true) : 0;
-            wSkipT = cfg.skip() ? upload(context, model, "W_skip.weight", true) : 0;
-            bDecOut = upload(context, model, "b_dec_out", false);
+            wEnc = upload(model, "W_enc", false);
+            bEnc = upload(model, "b_enc", false);
+            wGluT = cfg.glu() ? upload(model, "W_glu.weight", true) : 0;
+            bGlu = cfg.glu() ? upload(model, "W_glu.bias", false) : 0;
+            wDec = upload(model, "W_dec", false);
+            gateT = mxd ? upload(model, "gate", true) : 0;
+            gateBias = mxd ? upload(model, "gate_bias", false) : 0;
+            cRows = mxd ? upload(model, "W_cond", true) : 0;
+            wSkipT = cfg.skip() ? upload(model, "W_skip.weight", true) : 0;
+            bDecOut = upload(model, "b_dec_out", false);
         } catch (RuntimeException | Error e) {
             try {
                 objects.close();
@@ -145,9 +126,9 @@ final class OpenClLayer extends MxdLayer {
             ensureLive();
             long[] idxVal = uploadAndEncode(xs, tokens);
             decodeOnDevice(tokens, k, idxVal[0], idxVal[1]);
-            download(idxVal[0], codes.indexSegment());
-            download(idxVal[1], codes.valueSegment());
-            download(y.handle, ys);
+            cl.download(idxVal[0], codes.indexSegment());
+            cl.download(idxVal[1], codes.valueSegment());
+            cl.download(y.handle(), ys);
         } finally {
             lock.unlock();
         }
@@ -159,8 +140,8 @@ final class OpenClLayer extends MxdLayer {
         try {
             ensureLive();
             long[] idxVal = uploadAndEncode(xs, tokens);
-            download(idxVal[0], codes.indexSegment());
-            download(idxVal[1], codes.valueSegment());
+            cl.download(idxVal[0], codes.indexSegment());
+            cl.download(idxVal[1], codes.valueSegment());
         } finally {
             lock.unlock();
         }
@@ -168,7 +149,7 @@ final class OpenClLayer extends MxdLayer {
 
     /** Uploads x and enqueues the code selection; returns the device buffers {index, value} of the codes. */
     private long[] uploadAndEncode(MemorySegment xs, int tokens) {
-        upload(x.ensure((long) tokens * in * Float.BYTES), xs);
+        cl.upload(x.ensure((long) tokens * in * Float.BYTES), xs);
         long idx = codeIdx.ensure((long) tokens * k * Integer.BYTES);
         long val = codeVal.ensure((long) tokens * k * Float.BYTES);
         encodeOnDevice(tokens, idx, val);
@@ -180,13 +161,13 @@ final class OpenClLayer extends MxdLayer {
         lock.lock();
         try {
             ensureLive();
-            upload(x.ensure((long) tokens * in * Float.BYTES), xs);
+            cl.upload(x.ensure((long) tokens * in * Float.BYTES), xs);
             long idx = codeIdx.ensure((long) tokens * codes.width() * Integer.BYTES);
             long val = codeVal.ensure((long) tokens * codes.width() * Float.BYTES);
-            upload(idx, codes.indexSegment());
-            upload(val, codes.valueSegment());
+            cl.upload(idx, codes.indexSegment());
+            cl.upload(val, codes.valueSegment());
             decodeOnDevice(tokens, codes.width(), idx, val);
-            download(y.handle, ys);
+            cl.download(y.handle(), ys);
         } finally {
             lock.unlock();
         }
@@ -200,16 +181,7 @@ final class OpenClLayer extends MxdLayer {
                 return;
             }
             released = true;
-            ClException finish = null;
-            try {
-                ClException.check(clFinish(queue), "clFinish");
-            } catch (ClException e) {
-                finish = e;
-            }
-            objects.close();
-            if (finish != null) {
-                throw finish;
-            }
+            cl.finishAndClose();
         } finally {
             lock.unlock();
         }
@@ -231,12 +203,12 @@ final class OpenClLayer extends MxdLayer {
         long scores;
         int depth, cols;
         if (mxd) {
-            scores = x.handle;
+            scores = x.handle();
             depth = in;
             cols = codeSpace;
         } else {
             runEncoder(tokens);
-            scores = z.handle;
+            scores = z.handle();
             depth = 0;
             cols = hidden;
         }
@@ -250,19 +222,19 @@ final class OpenClLayer extends MxdLayer {
         long partValues = slices == 1 ? val : partVal.ensure((long) tokens * slices * k * Float.BYTES);
         long partIndices = slices == 1 ? idx : partIdx.ensure((long) tokens * slices * k * Integer.BYTES);
 
-        Args args = new Args(partialTopk, "partial_topk").buffers(scores, gateT, gateBias)
+        ClQueue.Args args = new ClQueue.Args(partialTopk, "partial_topk").buffers(scores, gateT, gateBias)
                 .ints(tokens, depth, cols, k, chunksPerSlice * geometry.tileN()).buffers(partValues, partIndices);
         if (topkListsLocal) {
             args.local((long) geometry.tileM() * k * Float.BYTES).local((long) geometry.tileM() * k * Integer.BYTES);
         }
-        launch(partialTopk, "partial_topk", (long) slices * geometry.localN(), (long) blocks * geometry.localM(),
+        cl.launch(partialTopk, "partial_topk", (long) slices * geometry.localN(), (long) blocks * geometry.localM(),
                 geometry.localN(), geometry.localM());
 
         if (slices > 1) {
             int group = Math.min(geometry.mergeGroup(), Integer.highestOneBit(slices - 1) << 1);
-            new Args(mergeTopk, "merge_topk").buffers(partValues, partIndices).ints(slices, k).buffers(val, idx)
+            new ClQueue.Args(mergeTopk, "merge_topk").buffers(partValues, partIndices).ints(slices, k).buffers(val, idx)
                     .local((long) slices * Integer.BYTES);
-            launch(mergeTopk, "merge_topk", (long) tokens * group, 1, group, 1);
+            cl.launch(mergeTopk, "merge_topk", (long) tokens * group, 1, group, 1);
         }
     }
 
@@ -272,153 +244,45 @@ final class OpenClLayer extends MxdLayer {
             runEncoder(tokens);
         }
         long mBuffer = m.ensure((long) tokens * out * Float.BYTES);
-        new Args(gather, "gather_rows").buffers(idx, val).ints(width).buffers(mxd ? cRows : wDec, mBuffer)
+        new ClQueue.Args(gather, "gather_rows").buffers(idx, val).ints(width).buffers(mxd ? cRows : wDec, mBuffer)
                 .ints(tokens, out);
         int group = geometry.groupSize();
-        launch(gather, "gather_rows", (long) Math.ceilDiv(out, group) * group, tokens, group, 1);
+        cl.launch(gather, "gather_rows", (long) Math.ceilDiv(out, group) * group, tokens, group, 1);
 
         long yBuffer = y.ensure((long) tokens * out * Float.BYTES);
-        new Args(decoder, "decoder").buffers(mxd ? z.handle : 0, mxd ? wDec : 0, mBuffer, x.handle, wSkipT, bDecOut, yBuffer)
+        new ClQueue.Args(decoder, "decoder").buffers(mxd ? z.handle() : 0, mxd ? wDec : 0, mBuffer, x.handle(), wSkipT, bDecOut, yBuffer)
                 .ints(tokens, in, hidden, out);
-        launchTiles(decoder, "decoder", tokens, out);
+        cl.launchTiles(decoder, "decoder", geometry, tokens, out);
     }
 
     /** z [tokens, H] = act(x·W_enc + b_enc) [⊙ GLU]; x is on the device. */
     private void runEncoder(int tokens) {
         long zBuffer = z.ensure((long) tokens * hidden * Float.BYTES);
-        new Args(encoder, "encoder").buffers(x.handle, wEnc, bEnc, wGluT, bGlu, zBuffer).ints(tokens, in, hidden);
-        launchTiles(encoder, "encoder", tokens, hidden);
+        new ClQueue.Args(encoder, "encoder").buffers(x.handle(), wEnc, bEnc, wGluT, bGlu, zBuffer).ints(tokens, in, hidden);
+        cl.launchTiles(encoder, "encoder", geometry, tokens, hidden);
     }
 
     // ---- OpenCL plumbing -------------------------------------------------------------------------------
 
-    private void launchTiles(long kernel, String name, int rows, int cols) {
-        launch(kernel, name, (long) Math.ceilDiv(cols, geometry.tileN()) * geometry.localN(),
-                (long) Math.ceilDiv(rows, geometry.tileM()) * geometry.localM(), geometry.localN(), geometry.localM());
-    }
-
-    private void launch(long kernel, String name, long global0, long global1, long local0, long local1) {
-        try (MemoryStack stack = MemoryStack.stackPush()) {
-            PointerBuffer global = stack.mallocPointer(2).put(0, global0).put(1, global1);
-            PointerBuffer local = stack.mallocPointer(2).put(0, local0).put(1, local1);
-            ClException.check(clEnqueueNDRangeKernel(queue, kernel, 2, null, global, local, null, null),
-                    "clEnqueueNDRangeKernel(" + name + ")");
-        }
-    }
-
-    /** Sets a kernel's arguments in order; an error names the kernel and the argument's position. */
-    private static final class Args {
-        private final long kernel;
-        private final String name;
-        private int next;
-
-        Args(long kernel, String name) {
-            this.kernel = kernel;
-            this.name = name;
-        }
-
-        /** Buffer arguments; a handle of 0 passes NULL, which OpenCL 1.2 allows for an unused pointer. */
-        Args buffers(long... handles) {
-            for (long h : handles) {
-                ClException.check(clSetKernelArg1p(kernel, next, h), "clSetKernelArg(" + name + ", " + next + ")");
-                next++;
-            }
-            return this;
-        }
-
-        Args ints(int... values) {
-            for (int v : values) {
-                ClException.check(clSetKernelArg1i(kernel, next, v), "clSetKernelArg(" + name + ", " + next + ")");
-                next++;
-            }
-            return this;
-        }
-
-        /** A {@code __local} buffer of {@code bytes}, allocated by the driver for each work-group. */
-        Args local(long bytes) {
-            ClException.check(clSetKernelArg(kernel, next, bytes), "clSetKernelArg(" + name + ", " + next + ", local)");
-            next++;
-            return this;
-        }
-    }
-
-    private void upload(long buffer, MemorySegment from) {
-        transfer(buffer, from, true);
-    }
-
-    private void download(long buffer, MemorySegment to) {
-        transfer(buffer, to, false);
-    }
-
     /**
-     * Copies {@code host.byteSize()} bytes between host memory (heap or native) and the start of a device
-     * buffer, through a mapping of that region.
+     * Uploads one tensor read-only; {@code transpose} packs a [rows, cols] tensor as [cols, rows] first, in a
+     * confined arena closed before this returns.
      */
-    private void transfer(long buffer, MemorySegment host, boolean toDevice) {
-        long bytes = host.byteSize();
-        if (bytes == 0) {
-            return;
-        }
-        MemorySegment mapped = map(buffer, toDevice ? CL_MAP_WRITE_INVALIDATE_REGION : CL_MAP_READ, bytes);
-        if (toDevice) {
-            MemorySegment.copy(host, 0, mapped, 0, bytes);
-        } else {
-            MemorySegment.copy(mapped, 0, host, 0, bytes);
-        }
-        unmap(buffer, mapped);
-    }
-
-    /** A blocking map: it waits for the queued kernels that write the buffer. */
-    @SuppressWarnings("restricted") // the driver's mapping is valid for exactly `bytes` until the unmap
-    private MemorySegment map(long buffer, long flags, long bytes) {
-        try (MemoryStack stack = MemoryStack.stackPush()) {
-            IntBuffer err = stack.mallocInt(1);
-            long address = nclEnqueueMapBuffer(queue, buffer, 1, flags, 0, bytes, 0, 0, 0, MemoryUtil.memAddress(err));
-            ClException.check(err.get(0), "clEnqueueMapBuffer(" + bytes + " bytes)");
-            return MemorySegment.ofAddress(address).reinterpret(bytes);
-        }
-    }
-
-    private void unmap(long buffer, MemorySegment mapped) {
-        ClException.check(nclEnqueueUnmapMemObject(queue, buffer, mapped.address(), 0, 0, 0), "clEnqueueUnmapMemObject");
-    }
-
-    private void requireGroupSize(long kernel, String name, int needed) {
-        try (MemoryStack stack = MemoryStack.stackPush()) {
-            PointerBuffer size = stack.mallocPointer(1);
-            ClException.check(clGetKernelWorkGroupInfo(kernel, device.device(), CL_KERNEL_WORK_GROUP_SIZE, size, null),
-                    "clGetKernelWorkGroupInfo(" + name + ")");
-            if (size.get(0) < needed) {
-                throw new GroupTooLargeException("OpenCL device " + device.name() + " runs kernel " + name
-                        + " with at most " + size.get(0) + " work-items per group; it was built for " + needed);
-            }
-        }
-    }
-
-    /**
-     * Uploads one tensor read-only; {@code transpose} packs a [rows, cols] tensor as [cols, rows]. The packed
-     * copy lives in a confined arena closed before this returns.
-     */
-    private long upload(long context, MxdModel model, String name, boolean transpose) {
+    private long upload(MxdModel model, String name, boolean transpose) {
         Tensor t = model.tensor(name);
         long bytes = t.elementCount() * Float.BYTES;
         if (bytes > device.maxAllocBytes()) {
             throw new MxdBackendException("tensor '" + name + "' " + t + " needs " + bytes + " bytes, more than the "
                     + device.maxAllocBytes() + " bytes OpenCL device " + device.name() + " allows in one buffer");
         }
-        String label = transpose ? name + "ᵀ" : name;
-        if (!transpose && t.data().isNative()) {
-            return objects.buffer(context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, bytes, t.data().address(), label);
+        if (!transpose) {
+            return cl.readOnly(t.data(), name);
         }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment packed = arena.allocate(bytes, 64);
-            if (transpose) {
-                long[] shape = t.shape();
-                transpose(t.data(), (int) shape[0], (int) shape[1], packed);
-            } else {
-                MemorySegment.copy(t.data(), 0, packed, 0, bytes);
-            }
-            return objects.buffer(context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, bytes, packed.address(), label);
+            long[] shape = t.shape();
+            transpose(t.data(), (int) shape[0], (int) shape[1], packed);
+            return cl.readOnly(packed, name + "ᵀ");
         }
     }
 
@@ -442,40 +306,6 @@ final class OpenClLayer extends MxdLayer {
     static final class GroupTooLargeException extends MxdBackendException {
         GroupTooLargeException(String message) {
             super(message);
-        }
-    }
-
-    /** A device buffer of this layer, replaced by a larger one when a call needs more. */
-    private final class Scratch {
-        private final String label;
-        private long handle;
-        private long capacity;
-
-        Scratch(String label) {
-            this.label = label;
-        }
-
-        /** The buffer, at least {@code bytes} long (and never empty, which OpenCL forbids). */
-        long ensure(long bytes) {
-            long need = Math.max(bytes, Float.BYTES);
-            if (need > capacity) {
-                if (need > device.maxAllocBytes()) {
-                    throw new MxdBackendException("buffer " + label + " needs " + need + " bytes, more than the "
-                            + device.maxAllocBytes() + " bytes OpenCL device " + device.name()
-                            + " allows in one buffer; pass fewer tokens per call");
-                }
-                // Grow by half again so that slowly growing batches do not reallocate every call.
-                long grown = Math.min(device.maxAllocBytes(), Math.max(need, capacity + capacity / 2));
-                if (handle != 0) {
-                    long old = handle;
-                    handle = 0;
-                    capacity = 0;
-                    objects.release(old);
-                }
-                handle = objects.buffer(context, CL_MEM_READ_WRITE, grown, 0, label);
-                capacity = grown;
-            }
-            return handle;
         }
     }
 }

@@ -5,6 +5,10 @@
  * <ul>
  *   <li>{@link dev.mxd.opencl.OpenClBackend}: the {@link dev.mxd.Backend} (probing, device choice, load);</li>
  *   <li>{@code OpenClLayer}: one loaded layer, its weights on the device and the order of kernel launches;</li>
+ *   <li>{@code OpenClDenseOps}: the backend's {@link dev.mxd.DenseOps} (a dense layer on gemm.cl's encoder, and
+ *       attention.cl's {@code self_attention}), for models outside mxd's layers;</li>
+ *   <li>{@code ClQueue}: a context and in-order queue with launches, kernel arguments, copies and scratch buffers,
+ *       shared by the two;</li>
  *   <li>{@code src/main/resources/dev/mxd/opencl/}: the kernels. {@code gemm.cl} holds the tiled SGEMM and
  *       its two epilogues ({@code encoder}: bias, activation, GLU; {@code decoder}: {@code ⊙ m}, skip,
  *       bias); {@code topk.cl} the gate GEMM fused with relu and a per-token running top-K

@@ -9,8 +9,10 @@
 //
 // Build options (set by the host): TILE_M × TILE_N outputs per work-group, TILE_K deep per step; each
 // work-item owns WPT_M × WPT_N outputs. ACTIVATION (one of ACT_*), GLU, SKIP and MXD are 0/1 switches.
+// The encoder with GLU = 0 and ACTIVATION = ACT_NONE or an activation is also the dense layer of DenseOps.
 // Accumulation is float; no -cl-fast-relaxed-math, so erfc, tanh and exp keep their specified accuracy.
 
+#define ACT_NONE 0
 #define ACT_RELU 1
 #define ACT_GELU 2
 #define ACT_GELU_TANH 3
@@ -40,6 +42,8 @@ float activate(float h) {
     return 1.0f / (1.0f + exp(-h));
 #elif ACTIVATION == ACT_SILU
     return h / (1.0f + exp(-h));
+#elif defined(ACTIVATION) && ACTIVATION == ACT_NONE
+    return h;   // a dense layer without activation (DenseOps)
 #else
 #error "ACTIVATION must be one of ACT_RELU, ACT_GELU, ACT_GELU_TANH, ACT_SIGMOID, ACT_SILU"
 #endif

@@ -14,8 +14,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The layering of the library's main classes (mxd-api, mxd-cpu-simd, mxd-opencl), as rules that fail the build:
- * no cycle between packages, an API that imports no backend, and backends that keep to themselves.
+ * The layering of the library's main classes (mxd-api, mxd-cpu-simd, mxd-opencl, mxd-text), as rules that fail the
+ * build: no cycle between packages, an API that imports no backend, and backends that keep to themselves.
  */
 class LayeringTest {
     /** The API's packages: everything a user imports, none of it tied to a backend. */
@@ -33,7 +33,7 @@ class LayeringTest {
     @Test
     void everyLibraryModuleIsImported() {
         for (String pkg : new String[] {"dev.mxd", "dev.mxd.checkpoint", "dev.mxd.oracle", "dev.mxd.train",
-                "dev.mxd.cpu", "dev.mxd.opencl"}) {
+                "dev.mxd.cpu", "dev.mxd.opencl", "dev.mxd.text", "dev.mxd.text.minilm"}) {
             assertTrue(classes.stream().anyMatch(c -> c.getPackageName().equals(pkg)), "no class of " + pkg
                     + " was imported: the rules below would pass on nothing");
         }

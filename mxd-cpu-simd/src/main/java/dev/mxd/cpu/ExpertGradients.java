@@ -1,0 +1,139 @@
+package dev.mxd.cpu;
+
+import dev.mxd.MxdConfig;
+import java.util.Arrays;
+
+/**
+ * The sparse part of the backward pass: the gradient rows of the code space (experts of an MxD, hidden units of a
+ * TC) over the (token, code) pairs of the batch only. Pairs are bucketed by code index (a stable counting sort, so
+ * each bucket is in token order), and each index's rows are summed over its tokens in token order by one
+ * participant: per token the work is O(K·(I + O)), whatever N; per call there is one O(N) pass for the buckets,
+ * besides writing the gradient rows of unselected indices as zeros.
+ */
+final class ExpertGradients {
+    private final Kernels kern;
+    private final WorkerPool pool;
+    private final int inDim, hidden, outDim, experts, k;
+    /** The (token, index) pairs the last call visited. */
+    private long pairsVisited;
+
+    ExpertGradients(MxdConfig cfg, Kernels kern, WorkerPool pool) {
+        this.kern = kern;
+        this.pool = pool;
+        this.inDim = cfg.inputDim();
+        this.hidden = cfg.hiddenDim();
+        this.outDim = cfg.outputDim();
+        this.experts = cfg.experts();
+        this.k = cfg.k();
+    }
+
+    long pairsVisited() {
+        return pairsVisited;
+    }
+
+    /**
+     * An MxD's, over the pairs with a non-zero code (a zero code has relu'(g) = 0 and contributes nothing):
+     * {@code daₙ = dm·C[n]}, {@code dC[n] += aₙ·dm}, {@code dgate[n] += daₙ·x}, {@code dgate_bias[n] += daₙ}.
+     * Expert by expert, so that C[n] is read once for all of its tokens; with {@code project}, each block of
+     * {@link Blocking#EXPERT_BLOCK} gradient rows of C loses its components parallel to C's rows while in cache.
+     *
+     * @param dGate the gate's gradient as packed gateᵀ [I, N] (the layout of the gate operand)
+     */
+    void mxd(TrainingBatch b, int tokens, float[] c, float[] dC, PackedMatrix dGate, float[] dGateBias,
+             boolean project) {
+        sparseRows(b, tokens, experts, Blocking.EXPERT_BLOCK, true, () -> new float[inDim], (pairs, start, n0, n1, row) -> {
+            double[] dots = new double[Blocking.EXPERT_BLOCK];
+            for (int b0 = n0; b0 < n1; b0 += Blocking.EXPERT_BLOCK) {
+                int width = Math.min(Blocking.EXPERT_BLOCK, n1 - b0);
+                Arrays.fill(dC, b0 * outDim, (b0 + width) * outDim, 0f);
+                for (int n = b0; n < b0 + width; n++) {
+                    Arrays.fill(row, 0f);
+                    float bias = 0f;
+                    for (int q = start[n]; q < start[n + 1]; q++) {
+                        int e = pairs[q];
+                        int r = e / k;
+                        float da = kern.dot(b.dm, r * outDim, c, n * outDim, outDim);
+                        kern.axpy(b.codeValue[e], b.dm, r * outDim, dC, n * outDim, outDim);
+                        kern.axpy(da, b.x, r * inDim, row, 0, inDim);
+                        bias += da;
+                    }
+                    dGate.storeColumn(row, 0, n);
+                    dGateBias[n] = bias;
+                }
+                if (project) {
+                    DecoderRows.project(kern, dC, b0 * outDim, c, b0 * outDim, outDim, width, dots);
+                }
+            }
+        });
+    }
+
+    /**
+     * A TC's, over every (token, selected unit) pair: {@code dzⱼ = dy·W_dec[j]} into {@code b.dz} (zero outside the
+     * selected units), {@code dW_dec[j] += zⱼ·dy}, rows of unselected units written as zeros; with {@code project},
+     * each row loses its component parallel to W_dec's row.
+     */
+    void transcoder(TrainingBatch b, int tokens, float[] decRows, float[] dDec, boolean project) {
+        int chunk = Blocking.ROW_CHUNK;
+        pool.forEachBlock(Math.ceilDiv(tokens, chunk), () -> Boolean.TRUE, (unused, blk) -> {
+            int r0 = blk * chunk, r1 = Math.min(tokens, r0 + chunk);
+            Arrays.fill(b.dz, r0 * hidden, r1 * hidden, 0f);
+            for (int e = r0 * k; e < r1 * k; e++) {
+                int r = e / k;
+                int j = b.codeIndex[e];
+                b.dz[r * hidden + j] = kern.dot(b.dy, r * outDim, decRows, j * outDim, outDim);
+            }
+        });
+        sparseRows(b, tokens, hidden, 1, false, () -> new double[1], (pairs, start, j0, j1, dots) -> {
+            for (int j = j0; j < j1; j++) {
+                Arrays.fill(dDec, j * outDim, (j + 1) * outDim, 0f);
+                for (int q = start[j]; q < start[j + 1]; q++) {
+                    int r = pairs[q] / k;
+                    kern.axpy(b.kept.z()[r * hidden + j], b.dy, r * outDim, dDec, j * outDim, outDim);
+                }
+                if (project) {
+                    DecoderRows.project(kern, dDec, j * outDim, decRows, j * outDim, outDim, 1, dots);
+                }
+            }
+        });
+    }
+
+    /**
+     * A range [from, to) of code indices: the pairs of index n are code slots (token·K + slot)
+     * {@code pairs[start[n] .. start[n + 1])}, in token order.
+     */
+    @FunctionalInterface
+    private interface RowSum<S> {
+        void run(int[] pairs, int[] start, int from, int to, S scratch);
+    }
+
+    /**
+     * Buckets the code slots by code index and runs {@code body} over every index, pairs or not, in contiguous
+     * ranges (multiples of {@code align}) spread over the participants.
+     */
+    private <S> void sparseRows(TrainingBatch b, int tokens, int space, int align, boolean skipZero,
+                                java.util.function.Supplier<S> scratch, RowSum<S> body) {
+        int slots = tokens * k;
+        int[] start = new int[space + 1];
+        for (int e = 0; e < slots; e++) {
+            if (!skipZero || b.codeValue[e] != 0f) {
+                start[b.codeIndex[e] + 1]++;
+            }
+        }
+        for (int n = 0; n < space; n++) {
+            start[n + 1] += start[n];
+        }
+        int total = start[space];
+        int[] pairs = new int[total];
+        int[] fill = Arrays.copyOf(start, space);
+        for (int e = 0; e < slots; e++) {
+            if (!skipZero || b.codeValue[e] != 0f) {
+                pairs[fill[b.codeIndex[e]]++] = e;
+            }
+        }
+        pairsVisited = total;
+        int ranges = Math.min(space, 8 * pool.parallelism());
+        int per = Math.ceilDiv(Math.ceilDiv(space, ranges), align) * align;
+        pool.forEachBlock(Math.ceilDiv(space, per), scratch,
+                (s, blk) -> body.run(pairs, start, blk * per, Math.min(space, (blk + 1) * per), s));
+    }
+}

@@ -1,0 +1,31 @@
+package dev.mxd.text.harvest;
+
+import java.io.IOException;
+
+/**
+ * A text corpus of numbered documents (DESIGN §7: the Europarl lines file, a document per line, the index its
+ * 0-based line number).
+ */
+public interface Corpus {
+
+    /** What the corpus is and where it comes from, as a manifest records it (e.g. the file and its artifact). */
+    String name();
+
+    /**
+     * Visits the documents in index order, 0, 1, 2, ..., until the visitor returns false or the corpus ends.
+     *
+     * @throws IOException when the corpus cannot be read
+     */
+    void forEach(Visitor visitor) throws IOException;
+
+    /** Receives one document. */
+    @FunctionalInterface
+    interface Visitor {
+        /**
+         * @param index the document's index (0-based)
+         * @param text  its text
+         * @return whether to go on to the next document
+         */
+        boolean visit(int index, String text) throws IOException;
+    }
+}
