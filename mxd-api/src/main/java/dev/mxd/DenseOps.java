@@ -20,7 +20,7 @@ import java.util.Objects;
  */
 public abstract class DenseOps implements AutoCloseable {
     private final String backendName;
-    private volatile boolean closed;
+    private final CloseOnce closed = new CloseOnce();
 
     protected DenseOps(String backendName) {
         this.backendName = Objects.requireNonNull(backendName, "backendName");
@@ -115,21 +115,17 @@ public abstract class DenseOps implements AutoCloseable {
     /** Releases what the backend holds for these ops and their layers; idempotent. */
     @Override
     public final void close() {
-        synchronized (this) {
-            if (closed) {
-                return;
-            }
-            closed = true;
+        if (closed.close()) {
+            closeImpl();
         }
-        closeImpl();
     }
 
     public final boolean isClosed() {
-        return closed;
+        return closed.isClosed();
     }
 
     private void checkOpen() {
-        if (closed) {
+        if (closed.isClosed()) {
             throw new IllegalStateException("these DenseOps (backend " + backendName + ") are closed");
         }
     }
@@ -153,7 +149,7 @@ public abstract class DenseOps implements AutoCloseable {
         private final String name;
         private final int inputs;
         private final int outputs;
-        private volatile boolean closed;
+        private final CloseOnce closed = new CloseOnce();
 
         protected Dense(DenseOps owner, String name, int inputs, int outputs) {
             this.owner = Objects.requireNonNull(owner, "owner");
@@ -188,7 +184,7 @@ public abstract class DenseOps implements AutoCloseable {
         public final void apply(int rows, float[] x, float[] y) {
             Objects.requireNonNull(x, "x");
             Objects.requireNonNull(y, "y");
-            if (closed || owner.closed) {
+            if (closed.isClosed() || owner.isClosed()) {
                 throw new IllegalStateException("dense layer " + name + " (backend " + owner.backendName
                         + ") is closed");
             }
@@ -211,13 +207,7 @@ public abstract class DenseOps implements AutoCloseable {
         /** Releases this layer's weights ahead of its ops; idempotent, and a no-op once the ops are closed. */
         @Override
         public final void close() {
-            synchronized (this) {
-                if (closed) {
-                    return;
-                }
-                closed = true;
-            }
-            if (!owner.closed) {
+            if (closed.close() && !owner.isClosed()) {
                 closeImpl();
             }
         }

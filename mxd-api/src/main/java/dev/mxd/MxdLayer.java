@@ -22,7 +22,7 @@ public abstract class MxdLayer implements AutoCloseable {
 
     private final MxdConfig config;
     private final String backendName;
-    private volatile boolean closed;
+    private final CloseOnce closed = new CloseOnce();
 
     protected MxdLayer(MxdConfig config, String backendName) {
         this.config = Objects.requireNonNull(config, "config");
@@ -116,19 +116,15 @@ public abstract class MxdLayer implements AutoCloseable {
     }
 
     public final boolean isClosed() {
-        return closed;
+        return closed.isClosed();
     }
 
     /** Frees what the backend holds for this layer. Idempotent; calls after close throw. */
     @Override
     public final void close() {
-        synchronized (this) {
-            if (closed) {
-                return;
-            }
-            closed = true;
+        if (closed.close()) {
+            closeImpl();
         }
-        closeImpl();
     }
 
     /** Backend implementation of {@link #forward}; arguments are already checked. */
@@ -144,7 +140,7 @@ public abstract class MxdLayer implements AutoCloseable {
     protected abstract void closeImpl();
 
     private void checkOpen() {
-        if (closed) {
+        if (closed.isClosed()) {
             throw new IllegalStateException("this MxdLayer (backend " + backendName + ") is closed");
         }
     }

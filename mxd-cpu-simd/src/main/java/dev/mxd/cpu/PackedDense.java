@@ -4,7 +4,6 @@ import dev.mxd.Activation;
 import dev.mxd.MxdBackendException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.Objects;
 
 /**
  * A dense layer {@code y = act(x·W + b)} on the cpu backend's GEMM, with W packed once at construction (where
@@ -16,14 +15,12 @@ import java.util.Objects;
  * call makes its own scratch.
  */
 final class PackedDense {
-    private final String name;
     private final Kernels kern;
     private final PackedMatrix weight;
     private final float[] bias;
     private final Activation activation;
 
-    private PackedDense(String name, Kernels kern, PackedMatrix weight, float[] bias, Activation activation) {
-        this.name = name;
+    private PackedDense(Kernels kern, PackedMatrix weight, float[] bias, Activation activation) {
         this.kern = kern;
         this.weight = weight;
         this.bias = bias;
@@ -46,7 +43,7 @@ final class PackedDense {
         Kernels kern = Sgemm.kernels();
         PackedMatrix packed = PackedMatrix.ofRows(name, MemorySegment.ofArray(weight), ValueLayout.JAVA_FLOAT_UNALIGNED,
                 inputs, outputs, kern.nr, WorkerPool.shared());
-        return new PackedDense(name, kern, packed, bias == null ? null : bias.clone(), activation);
+        return new PackedDense(kern, packed, bias == null ? null : bias.clone(), activation);
     }
 
     /** Columns of x. */
@@ -63,26 +60,10 @@ final class PackedDense {
      * {@code y = act(x·W + b)} for {@code rows} rows, spread over the {@code mxd.threads} worker threads.
      *
      * @param x [rows, inputs] row-major; read only
-     * @param y [rows, outputs] row-major; overwritten (it must not be x)
-     * @throws IllegalArgumentException for a negative row count or an array shorter than its matrix
+     * @param y [rows, outputs] row-major; overwritten (not x: {@link dev.mxd.DenseOps.Dense#apply} has checked the
+     *          arguments, and that rows ≥ 1)
      */
-    public void apply(int rows, float[] x, float[] y) {
-        Objects.requireNonNull(x, "x");
-        Objects.requireNonNull(y, "y");
-        if (rows < 0) {
-            throw new IllegalArgumentException(name + ": rows must be >= 0, got " + rows);
-        }
-        if (x.length < (long) rows * inputs() || y.length < (long) rows * outputs()) {
-            throw new IllegalArgumentException(name + ": x [" + rows + ", " + inputs() + "] and y [" + rows + ", "
-                    + outputs() + "] need " + (long) rows * inputs() + " and " + (long) rows * outputs()
-                    + " values, got " + x.length + " and " + y.length);
-        }
-        if (x == y) {
-            throw new IllegalArgumentException(name + ": x and y must be different arrays");
-        }
-        if (rows == 0) {
-            return;
-        }
+    void apply(int rows, float[] x, float[] y) {
         int n = outputs();
         BlockedGemm.multiply(kern, WorkerPool.shared(), rows, weight, BlockedGemm.rowsOf(x, inputs(), kern.mr),
                 Blocking.DENSE_TILE_COLS, (tile, ld, row0, count, col0, cols) -> {

@@ -109,6 +109,18 @@ final class ClObjects implements AutoCloseable {
     }
 
     /**
+     * Releases every object after a constructor failed with {@code failure}, which the caller rethrows: a release
+     * that fails too is added to it as suppressed, so neither the objects nor the first error are lost.
+     */
+    void closeAfter(Throwable failure) {
+        try {
+            close();
+        } catch (RuntimeException suppressed) {
+            failure.addSuppressed(suppressed);
+        }
+    }
+
+    /**
      * Releases every object, newest first. A failing release does not stop the others; the first failure is
      * thrown at the end with the later ones suppressed.
      */

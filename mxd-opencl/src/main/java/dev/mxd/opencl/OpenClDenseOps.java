@@ -52,11 +52,7 @@ final class OpenClDenseOps extends DenseOps {
             starts = cl.scratch("starts [sequences + 1]");
             context = cl.scratch("context [rows, heads·d]");
         } catch (RuntimeException | Error e) {
-            try {
-                objects.close();
-            } catch (RuntimeException suppressed) {
-                e.addSuppressed(suppressed);
-            }
+            objects.closeAfter(e);
             throw e;
         }
     }

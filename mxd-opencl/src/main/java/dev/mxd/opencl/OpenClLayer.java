@@ -110,11 +110,7 @@ final class OpenClLayer extends MxdLayer {
             wSkipT = cfg.skip() ? upload(model, "W_skip.weight", true) : 0;
             bDecOut = upload(model, "b_dec_out", false);
         } catch (RuntimeException | Error e) {
-            try {
-                objects.close();
-            } catch (RuntimeException suppressed) {
-                e.addSuppressed(suppressed);
-            }
+            objects.closeAfter(e);
             throw e;
         }
     }
