@@ -68,6 +68,24 @@ final class WorkerPool {
         return Optional.ofNullable(PROBLEM);
     }
 
+    /**
+     * A pool of its own with {@code parallelism} participants, for tests that compare thread counts within one JVM
+     * (the shared pool's size is fixed per JVM); {@link #shutdown} ends its threads.
+     */
+    static WorkerPool withParallelism(int parallelism) {
+        if (parallelism < 1) {
+            throw new IllegalArgumentException("a pool needs at least one participant, got " + parallelism);
+        }
+        return new WorkerPool(parallelism);
+    }
+
+    /** Ends the threads of a pool made by {@link #withParallelism}; never called on the shared pool. */
+    void shutdown() {
+        if (executor != null) {
+            executor.shutdownNow();
+        }
+    }
+
     /** The pool of this JVM, sized by {@code mxd.threads} when first used. */
     static WorkerPool shared() {
         return Shared.POOL;
