@@ -28,11 +28,13 @@ import java.util.Objects;
  * @param evalDocuments   documents with tokens in {@code DIR/eval}
  * @param documentsRead   documents read from the corpus (from index 0 on), including ones without a real token
  * @param shardTokens     the most rows per shard
+ * @param corpusFile      for a user's text file ({@link TextFileCorpus}), its absolute path; null for a built-in corpus
+ * @param corpusSha256    that file's SHA-256 (lower-case hex), or null
  */
 public record HarvestManifest(int formatVersion, String model, int layer, int width, String corpus, long seed,
                               double evalFraction, int maxTokens, long tokensRequested, long trainTokens,
                               long evalTokens, int trainDocuments, int evalDocuments, int documentsRead,
-                              int shardTokens) {
+                              int shardTokens, String corpusFile, String corpusSha256) {
     /** The version of the activation-directory layout this code writes. */
     public static final int FORMAT_VERSION = 1;
     /** The file name inside the activation directory. */
@@ -41,6 +43,17 @@ public record HarvestManifest(int formatVersion, String model, int layer, int wi
     public HarvestManifest {
         Objects.requireNonNull(model, "model");
         Objects.requireNonNull(corpus, "corpus");
+        if ((corpusFile == null) != (corpusSha256 == null)) {
+            throw new IllegalArgumentException("a corpus file needs its sha256 and the other way round");
+        }
+    }
+
+    /** A manifest of a built-in corpus (no corpus file). */
+    public HarvestManifest(int formatVersion, String model, int layer, int width, String corpus, long seed,
+                           double evalFraction, int maxTokens, long tokensRequested, long trainTokens, long evalTokens,
+                           int trainDocuments, int evalDocuments, int documentsRead, int shardTokens) {
+        this(formatVersion, model, layer, width, corpus, seed, evalFraction, maxTokens, tokensRequested, trainTokens,
+                evalTokens, trainDocuments, evalDocuments, documentsRead, shardTokens, null, null);
     }
 
     /** Whether the corpus ran out before {@link #tokensRequested} tokens were read. */
@@ -69,6 +82,10 @@ public record HarvestManifest(int formatVersion, String model, int layer, int wi
         o.put("input_dim", width);
         o.put("output_dim", width);
         o.put("corpus", corpus);
+        if (corpusFile != null) {
+            o.put("corpus_file", corpusFile);
+            o.put("corpus_sha256", corpusSha256);
+        }
         o.put("seed", seed);
         o.put("eval_fraction", evalFraction);
         o.put("max_tokens_per_doc", maxTokens);
@@ -126,7 +143,8 @@ public record HarvestManifest(int formatVersion, String model, int layer, int wi
                 r.integer(o, "max_tokens_per_doc"), r.integral(o, "tokens_requested"),
                 r.integral(tokens, "train"), r.integral(tokens, "eval"),
                 r.integer(docs, "train"), r.integer(docs, "eval"), r.integer(docs, "read"),
-                r.integer(o, "shard_tokens"));
+                r.integer(o, "shard_tokens"), o.containsKey("corpus_file") ? r.text(o, "corpus_file") : null,
+                o.containsKey("corpus_file") ? r.text(o, "corpus_sha256") : null);
     }
 
     /** Whether {@code dir} has a manifest file. */
