@@ -114,7 +114,7 @@ public final class TopContexts {
     private final Map<String, Object> header;
     private final List<Expert> experts;
 
-    private TopContexts(Map<String, Object> header, List<Expert> experts) {
+    TopContexts(Map<String, Object> header, List<Expert> experts) {
         this.header = header;
         this.experts = experts;
     }
