@@ -67,6 +67,19 @@ class CliIT {
      * filter has finished loses the filter's lines. stdout and stderr go to files, read the moment the process has exited.
      */
     private Run launcher(String... args) throws IOException, InterruptedException {
+        Path out = dir.resolve("launcher.out"), err = dir.resolve("launcher.err");
+        ProcessBuilder pb = launcherProcess(args).redirectOutput(out.toFile()).redirectError(err.toFile());
+        try {
+            Process p = pb.start();
+            assertTrue(p.waitFor(120, TimeUnit.SECONDS), "./mxd did not finish");
+            return new Run(p.exitValue(), Files.readString(out), Files.readString(err));
+        } finally {
+            Files.delete(dir.resolve("checkout/mxd-cli/target"));   // the link, not this module's target/ (JUnit warns about links it must clean up)
+        }
+    }
+
+    /** The launcher copy described at {@link #launcher}, ready to start; the caller deletes checkout/mxd-cli/target. */
+    private ProcessBuilder launcherProcess(String... args) throws IOException {
         Path repo = Path.of("..").toAbsolutePath().normalize();
         Path root = dir.resolve("checkout");
         Files.createDirectories(root.resolve("tools"));
@@ -74,7 +87,7 @@ class CliIT {
         Files.copy(repo.resolve("mxd"), root.resolve("mxd"));
         Files.copy(repo.resolve("tools/lib.sh"), root.resolve("tools/lib.sh"));
         Files.copy(repo.resolve("pom.xml"), root.resolve("pom.xml"));
-        Path link = Files.createSymbolicLink(root.resolve("mxd-cli/target"), Path.of("target").toAbsolutePath());
+        Files.createSymbolicLink(root.resolve("mxd-cli/target"), Path.of("target").toAbsolutePath());
         Path stamp = Files.createFile(Files.createDirectories(root.resolve(".mxd")).resolve("build.stamp"));
         Files.setLastModifiedTime(stamp, java.nio.file.attribute.FileTime.from(java.time.Instant.now().plusSeconds(3600)));
         String path = System.getenv("PATH");
@@ -88,17 +101,51 @@ class CliIT {
 
         List<String> cmd = new ArrayList<>(List.of("bash", root.resolve("mxd").toString()));
         cmd.addAll(List.of(args));
-        Path out = dir.resolve("launcher.out"), err = dir.resolve("launcher.err");
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                .redirectOutput(out.toFile()).redirectError(err.toFile());
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         pb.environment().put("PATH", bin + ":" + path);
         pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+        return pb;
+    }
+
+    /**
+     * {@code kill -9} of the launcher ends its JVM too. It used to run on as an orphan: a training killed and
+     * restarted with --resume then had two trainers writing the same checkpoint.
+     */
+    @Test
+    void killingTheLauncherEndsItsJvm() throws Exception {
+        Path data = writeActivations("acts", 1000, 0, false);
+        Path out = dir.resolve("killed");
+        ProcessBuilder pb = launcherProcess(trainArgs(data, out, "--tokens", "64000000", "--checkpoint-every", "1"))
+                .redirectOutput(dir.resolve("killed.out").toFile()).redirectError(dir.resolve("killed.err").toFile());
         try {
-            Process p = pb.start();
-            assertTrue(p.waitFor(120, TimeUnit.SECONDS), "./mxd did not finish");
-            return new Run(p.exitValue(), Files.readString(out), Files.readString(err));
+            Process script = pb.start();
+            ProcessHandle java = null;
+            for (long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60); java == null; ) {
+                assertTrue(script.isAlive(), () -> "./mxd train ended early: " + read(dir.resolve("killed.err")));
+                assertTrue(System.nanoTime() < until, "no checkpoint written within 60 s");
+                if (Files.exists(out.resolve("checkpoint.safetensors"))) {
+                    java = script.descendants().filter(h -> h.info().command().orElse("").endsWith("java"))
+                            .findFirst().orElse(null);
+                }
+                Thread.sleep(50);
+            }
+            script.destroyForcibly();   // SIGKILL: no trap runs
+            assertTrue(script.waitFor(10, TimeUnit.SECONDS));
+            boolean ended = java.onExit().completeOnTimeout(null, 10, TimeUnit.SECONDS).join() != null || !java.isAlive();
+            if (!ended) {
+                java.destroyForcibly();
+            }
+            assertTrue(ended, "the JVM ran on after its launcher was killed");
         } finally {
-            Files.delete(link);   // the link, not this module's target/ (JUnit warns about links it must clean up)
+            Files.delete(dir.resolve("checkout/mxd-cli/target"));
+        }
+    }
+
+    private static String read(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (IOException e) {
+            return e.toString();
         }
     }
 
