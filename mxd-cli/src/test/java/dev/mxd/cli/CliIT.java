@@ -42,14 +42,19 @@ class CliIT {
     private record Run(int exit, String out, String err) {
     }
 
-    private static Run mxd(String... args) throws IOException, InterruptedException {
+    /** {@code java <the project's JVM flags> -jar mxd-cli.jar args...}. */
+    static List<String> jarCommand(String... args) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(List.of(System.getProperty("mxd.jvmFlags", "--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED").split(" ")));
         cmd.add("-jar");
         cmd.add(JAR.toString());
         cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        return cmd;
+    }
+
+    private static Run mxd(String... args) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(jarCommand(args)).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
         byte[] out = p.getInputStream().readAllBytes();
         byte[] err = p.getErrorStream().readAllBytes();
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), "mxd did not finish");
@@ -352,7 +357,11 @@ class CliIT {
 
     /** DIR/train (two shards) and DIR/eval of (x, teacher(x)) pairs, computed by the oracle. */
     private Path writeActivations(String name, int trainTokens, int evalTokens, boolean withEval) throws IOException {
-        Path data = dir.resolve(name);
+        return writeActivations(dir.resolve(name), trainTokens, evalTokens, withEval);
+    }
+
+    /** {@link #writeActivations(String, int, int, boolean)} into {@code data}; other CLI tests train on it too. */
+    static Path writeActivations(Path data, int trainTokens, int evalTokens, boolean withEval) throws IOException {
         try (MxdModel teacher = MxdModel.random(TEACHER, 17)) {
             OracleMxd oracle = new OracleMxd(teacher);
             SplittableRandom r = new SplittableRandom(5);
@@ -434,7 +443,7 @@ class CliIT {
         assertTrue(expected.fvu() < 1, kind + " learnt nothing: held-out FVU " + expected.fvu());
     }
 
-    private static String[] trainArgs(Path data, Path out, String... more) {
+    static String[] trainArgs(Path data, Path out, String... more) {
         List<String> a = new ArrayList<>(List.of("train", "--data", data.toString(), "--kind", "mxd", "--k", "3",
                 "--hidden", "8", "--experts", "12", "--out", out.toString(), "--batch", "64", "--tokens", "1280",
                 "--lr", "1e-2", "--seed", "3", "--backend", "cpu"));
