@@ -3,6 +3,7 @@ package dev.mxd.explore;
 import com.sun.net.httpserver.Headers;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.mxd.Steering;
 import dev.mxd.checkpoint.Json;
 import java.io.IOException;
 import java.io.InputStream;
@@ -182,9 +183,9 @@ public final class ExplorerServer implements AutoCloseable {
                 String text = text(body);
                 int expert = integer(body, "expert");
                 float value = number(body, "value");
-                LiveModel.Mode mode = switch (string(body, "mode")) {
-                    case "add" -> LiveModel.Mode.ADD;
-                    case "set" -> LiveModel.Mode.SET;
+                Steering.Mode mode = switch (string(body, "mode")) {
+                    case "add" -> Steering.Mode.ADD;
+                    case "set" -> Steering.Mode.SET;
                     default -> throw new HttpError(400, "mode must be \"add\" or \"set\", got "
                             + Json.writeCompact(body.get("mode")));
                 };

@@ -2,6 +2,7 @@ package dev.mxd.explore;
 
 import dev.mxd.Codes;
 import dev.mxd.MxdLayer;
+import dev.mxd.Steering;
 import dev.mxd.text.minilm.MiniLmTokenizer;
 import dev.mxd.text.minilm.MlpHook;
 import dev.mxd.text.minilm.SentenceEncoder;
@@ -40,14 +41,6 @@ public final class LiveModel {
 
     /** One token's codes: the id, its text as written and the experts with a non-zero value, largest first. */
     public record TokenCodes(int id, String text, int[] experts, float[] values) {
-    }
-
-    /** How a steering edit applies its value. */
-    public enum Mode {
-        /** Adds the value to the expert's code at every token (a code outside the top K included). */
-        ADD,
-        /** Overwrites the expert's code with the value at every token. */
-        SET
     }
 
     /**
@@ -117,9 +110,7 @@ public final class LiveModel {
     public List<TokenCodes> codes(String text) {
         MiniLmTokenizer.Tokens t = tokens(text);
         int n = t.ids().length;
-        float[][] input = new float[1][];
-        encoder.lastHiddenState(t.ids(), layer, (tokens, in, out) -> input[0] = in.clone());
-        Codes codes = encode(input[0], n);
+        Codes codes = encode(encoder.mlpInput(t.ids(), layer), n);
         List<TokenCodes> out = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             int live = 0;
@@ -141,11 +132,11 @@ public final class LiveModel {
 
     /**
      * Runs the text twice with the model spliced in place of the layer's MLP, once as it is and once with
-     * {@code expert}'s code edited at every token, and compares the two sentence embeddings.
+     * {@code expert}'s code edited at every token ({@link Steering}), and compares the two sentence embeddings.
      *
      * @throws IllegalArgumentException for an expert outside [0, N), a non-finite value or a text without a token
      */
-    public Steered steer(String text, int expert, float value, Mode mode) {
+    public Steered steer(String text, int expert, float value, Steering.Mode mode) {
         Objects.requireNonNull(mode, "mode");
         if (expert < 0 || expert >= experts()) {
             throw new IllegalArgumentException("expert " + expert + " is out of range: the model has experts 0 to "
@@ -156,36 +147,17 @@ public final class LiveModel {
         }
         int[] ids = tokens(text).ids();
         int w = encoder.width();
+        Steering edit = Steering.none().with(new Steering.Edit(expert, value, mode));
         // Both runs in one call (the encoder stacks them); the hook sees the unsteered sequence first.
         int[] calls = {0};
         MlpHook splice = (n, in, out) -> {
-            Codes codes = encode(in, n);
-            if (calls[0]++ == 1) {
-                codes = edit(codes, expert, value, mode);
-            }
-            model.decode(MemorySegment.ofArray(in), n, codes, MemorySegment.ofArray(out));
+            float[] y = (calls[0]++ == 1 ? edit : Steering.none()).steer(model, in).y();
+            System.arraycopy(y, 0, out, 0, n * w);
         };
         List<float[]> hidden = encoder.lastHiddenStates(List.of(ids, ids), layer, splice);
         float[] plain = SentenceEncoder.sentenceEmbedding(hidden.get(0), ids.length, w);
         float[] steered = SentenceEncoder.sentenceEmbedding(hidden.get(1), ids.length, w);
         return new Steered(cosine(plain, steered), nearest(plain), nearest(steered));
-    }
-
-    /**
-     * The codes with {@code expert}'s edited at every token: one more slot holds (expert, value); for
-     * {@link Mode#SET} the expert's existing slots are zeroed first ({@link MxdLayer#decode} adds repeated indices).
-     */
-    static Codes edit(Codes codes, int expert, float value, Mode mode) {
-        int n = codes.tokens(), k = codes.width();
-        Codes wide = Codes.onHeap(n, k + 1);
-        for (int i = 0; i < n; i++) {
-            for (int s = 0; s < k; s++) {
-                int e = codes.index(i, s);
-                wide.set(i, s, e, mode == Mode.SET && e == expert ? 0 : codes.value(i, s));
-            }
-            wide.set(i, k, expert, value);
-        }
-        return wide;
     }
 
     private Codes encode(float[] input, int n) {

@@ -1,5 +1,8 @@
 package dev.mxd.explore;
 
+import java.math.BigDecimal;
+import java.math.MathContext;
+import java.math.RoundingMode;
 import java.util.List;
 import java.util.Locale;
 
@@ -122,15 +125,27 @@ final class Pages {
                     .append("</td><td class=\"context\">")
                     .append(Html.text(e.text().substring(0, e.start())))
                     .append("<mark class=\"fire\" style=\"background-color: rgba(230, 90, 0, ")
-                    .append(String.format(Locale.ROOT, "%.2f", shade)).append(")\" title=\"").append(num(e.value()))
+                    .append(Math.round(shade * 100) / 100.0).append(")\" title=\"").append(num(e.value()))
                     .append("\">").append(Html.text(e.text().substring(e.start(), e.end()))).append("</mark>")
                     .append(Html.text(e.text().substring(e.end()))).append("</td></tr>\n");
         }
         b.append("</tbody></table>\n");
     }
 
-    /** The histogram as inline SVG: one bar per bin, heights by log(1 + count), each bar titled with its range. */
-    static String histogram(long[] counts, double[] edges) {
+    /**
+     * The histogram as inline SVG: one bar per bin from the first non-empty bin to the last, heights by
+     * log(1 + count), each bar titled with its range; the axis names the range's ends and middle.
+     */
+    static String histogram(long[] all, double[] allEdges) {
+        int first = 0, last = all.length - 1;
+        while (first < last && all[first] == 0) {
+            first++;
+        }
+        while (last > first && all[last] == 0) {
+            last--;
+        }
+        long[] counts = java.util.Arrays.copyOfRange(all, first, last + 1);
+        double[] edges = java.util.Arrays.copyOfRange(allEdges, first, last + 2);
         int w = 640, h = 160, left = 8, bottom = 20;
         long top = 0;
         for (long c : counts) {
@@ -143,8 +158,9 @@ final class Pages {
                 .append("\" role=\"img\" aria-label=\"histogram of the expert's values, log-spaced bins\">\n");
         for (int i = 0; i < counts.length; i++) {
             double height = top == 0 ? 0 : (h - bottom - 4) * Math.log1p(counts[i]) / Math.log1p(top);
-            b.append(String.format(Locale.ROOT, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\">",
-                    left + i * bar, h - bottom - height, Math.max(1, bar - 1), height));
+            b.append("<rect x=\"").append(tenths(left + i * bar)).append("\" y=\"").append(tenths(h - bottom - height))
+                    .append("\" width=\"").append(tenths(Math.max(1, bar - 1))).append("\" height=\"")
+                    .append(tenths(height)).append("\">");
             b.append("<title>[").append(num(edges[i])).append(", ").append(num(edges[i + 1])).append("): ")
                     .append(counts[i]).append("</title></rect>\n");
         }
@@ -160,16 +176,24 @@ final class Pages {
         return b.toString();
     }
 
-    /** A number as the pages print it: 4 significant digits, no locale. */
+    /**
+     * A number as the pages print it: 4 significant digits, trailing zeros dropped, plain between 1e-4 and 1e6
+     * ("0.0123", "1.5", "12340"), else with an exponent ("1.234E+7"). Called for every number of every page, so
+     * without {@code String.format}.
+     */
     static String num(double v) {
-        if (v == 0) {
-            return "0";
+        if (v == 0 || !Double.isFinite(v)) {
+            return v == 0 ? "0" : Double.toString(v);
         }
-        String s = String.format(Locale.ROOT, "%.4g", v);
-        // %.4g keeps trailing zeros ("1.000"); drop them unless in an exponent.
-        if (s.contains(".") && !s.contains("e")) {
-            s = s.replaceAll("0+$", "").replaceAll("\\.$", "");
-        }
-        return s;
+        BigDecimal d = BigDecimal.valueOf(v).round(FOUR).stripTrailingZeros();
+        double a = Math.abs(v);
+        return a >= 1e-4 && a < 1e6 ? d.toPlainString() : d.toString();
+    }
+
+    private static final MathContext FOUR = new MathContext(4, RoundingMode.HALF_EVEN);
+
+    /** {@code v} rounded to tenths, as SVG coordinates are written. */
+    static double tenths(double v) {
+        return Math.round(v * 10) / 10.0;
     }
 }

@@ -13,9 +13,13 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
 import java.util.stream.Stream;
 
 /**
@@ -93,18 +97,51 @@ public final class SiteWriter {
         double[] frequency = new double[n], mean = new double[n], max = new double[n];
         long[] count = new long[n];
         List<String> spark = new ArrayList<>(n);
-        for (int e = 0; e < n; e++) {
-            Atlas.Expert x = atlas.expert(e);
-            if (x.id() != e || x.histogram().length != edges.length - 1) {
-                throw new IllegalArgumentException("the atlas gave expert " + x.id() + " with " + x.histogram().length
-                        + " bins for expert " + e + " (" + (edges.length - 1) + " bins)");
+        Path experts = dir.resolve("experts");
+        // The atlas is read on this thread, in order; pages are made and written on all cores, a bounded number
+        // in flight so that memory holds a few experts, not N.
+        int threads = Runtime.getRuntime().availableProcessors();
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        Semaphore inFlight = new Semaphore(4 * threads);
+        List<Future<?>> pages = new ArrayList<>(n);
+        try {
+            for (int e = 0; e < n; e++) {
+                Atlas.Expert x = atlas.expert(e);
+                if (x.id() != e || x.histogram().length != edges.length - 1) {
+                    throw new IllegalArgumentException("the atlas gave expert " + x.id() + " with "
+                            + x.histogram().length + " bins for expert " + e + " (" + (edges.length - 1) + " bins)");
+                }
+                count[e] = x.count();
+                frequency[e] = atlas.tokens() == 0 ? 0 : (double) x.count() / atlas.tokens();
+                mean[e] = x.mean();
+                max[e] = x.max();
+                spark.add(spark(x.histogram()));
+                String label = labels.get(e);
+                inFlight.acquireUninterruptibly();
+                pages.add(pool.submit(() -> {
+                    try {
+                        writeUtf8(experts.resolve(x.id() + ".html"), Pages.expert(atlas, x, edges, label));
+                        return null;
+                    } finally {
+                        inFlight.release();
+                    }
+                }));
             }
-            count[e] = x.count();
-            frequency[e] = atlas.tokens() == 0 ? 0 : (double) x.count() / atlas.tokens();
-            mean[e] = x.mean();
-            max[e] = x.max();
-            spark.add(spark(x.histogram()));
-            writeUtf8(dir.resolve("experts").resolve(e + ".html"), Pages.expert(atlas, x, edges, labels.get(e)));
+            for (Future<?> f : pages) {
+                f.get();
+            }
+        } catch (ExecutionException e) {
+            switch (e.getCause()) {
+                case IOException io -> throw io;
+                case RuntimeException r -> throw r;
+                case Error err -> throw err;
+                default -> throw new IllegalStateException(e.getCause());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while writing the site");
+        } finally {
+            pool.shutdownNow();
         }
         Map<String, Object> index = new LinkedHashMap<>();
         index.put("model", atlas.model());
@@ -148,7 +185,7 @@ public final class SiteWriter {
         double[] r = new double[values.length];
         for (int i = 0; i < values.length; i++) {
             double v = values[i];
-            r[i] = v == 0 || !Double.isFinite(v) ? 0 : Double.parseDouble(String.format(Locale.ROOT, "%.4g", v));
+            r[i] = v == 0 || !Double.isFinite(v) ? 0 : Double.parseDouble(Pages.num(v));
         }
         return r;
     }

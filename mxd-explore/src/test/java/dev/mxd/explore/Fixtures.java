@@ -34,7 +34,7 @@ final class Fixtures {
             long[] hist = new long[EDGES.length - 1];
             long count = 10L * e;
             for (long c = 0; c < count; c++) {
-                hist[r.nextInt(hist.length)]++;
+                hist[(int) ((c + r.nextInt(2)) % hist.length)]++;
             }
             List<Atlas.Example> top = new ArrayList<>();
             List<Atlas.Example> samples = new ArrayList<>();
