@@ -117,16 +117,22 @@ public final class MiniLmTokenizer implements AutoCloseable {
         CharSpan[] spans = encoding.getCharTokenSpans();
         int n = ids.length;
         int[] out = new int[n], start = new int[n], end = new int[n];
+        // The tokenizer counts code points; a String counts UTF-16 units, two for a character beyond U+FFFF.
+        int codePoints = text.codePointCount(0, text.length());
         for (int i = 0; i < n; i++) {
             out[i] = Math.toIntExact(ids[i]);
             CharSpan span = spans == null || i >= spans.length ? null : spans[i];
-            // Special tokens have no span; a span outside the text (offsets not in UTF-16 units) is dropped too.
+            // Special tokens have no span; a span outside the text is dropped too.
             boolean inside = span != null && span.getStart() >= 0 && span.getStart() <= span.getEnd()
-                    && span.getEnd() <= text.length();
-            start[i] = inside ? span.getStart() : -1;
-            end[i] = inside ? span.getEnd() : -1;
+                    && span.getEnd() <= codePoints;
+            start[i] = inside ? utf16(text, codePoints, span.getStart()) : -1;
+            end[i] = inside ? utf16(text, codePoints, span.getEnd()) : -1;
         }
         return new Tokens(out, pieces, start, end);
+    }
+
+    private static int utf16(String text, int codePoints, int codePoint) {
+        return codePoints == text.length() ? codePoint : text.offsetByCodePoints(0, codePoint);
     }
 
     @Override
