@@ -5,6 +5,7 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.mxd.Steering;
 import dev.mxd.checkpoint.Json;
+import dev.mxd.text.experts.TokenCodes;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -160,10 +161,13 @@ public final class ExplorerServer implements AutoCloseable {
                 allow(ex, "POST");
                 Map<String, Object> body = body(ex);
                 List<Object> tokens = new ArrayList<>();
-                for (LiveModel.TokenCodes t : live.codes(text(body))) {
+                for (TokenCodes.Token t : live.codes(text(body))) {
                     List<Object> codes = new ArrayList<>(t.experts().length);
                     for (int j = 0; j < t.experts().length; j++) {
-                        codes.add(Map.of("expert", t.experts()[j], "value", t.values()[j]));
+                        // An MxD's code may be 0 (relu of its gate): it adds nothing and is not shown.
+                        if (t.values()[j] != 0) {
+                            codes.add(Map.of("expert", t.experts()[j], "value", t.values()[j]));
+                        }
                     }
                     Map<String, Object> o = new LinkedHashMap<>();
                     o.put("token", t.id());

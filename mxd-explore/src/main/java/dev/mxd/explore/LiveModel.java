@@ -1,12 +1,11 @@
 package dev.mxd.explore;
 
-import dev.mxd.Codes;
 import dev.mxd.MxdLayer;
 import dev.mxd.Steering;
+import dev.mxd.text.experts.TokenCodes;
 import dev.mxd.text.minilm.MiniLmTokenizer;
 import dev.mxd.text.minilm.MlpHook;
 import dev.mxd.text.minilm.SentenceEncoder;
-import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -37,10 +36,6 @@ public final class LiveModel {
      * @param embedding [width], unit norm
      */
     public record Document(int doc, String text, float[] embedding) {
-    }
-
-    /** One token's codes: the id, its text as written and the experts with a non-zero value, largest first. */
-    public record TokenCodes(int id, String text, int[] experts, float[] values) {
     }
 
     /**
@@ -103,31 +98,14 @@ public final class LiveModel {
     }
 
     /**
-     * Each token's codes: the encoder runs the text and the model encodes the MLP input of {@link #layer()}.
+     * Each real token's codes ({@link TokenCodes}): the encoder runs the text to {@link #layer()}'s MLP input and the
+     * model encodes it.
      *
      * @throws IllegalArgumentException for a text that gives no token
      */
-    public List<TokenCodes> codes(String text) {
+    public List<TokenCodes.Token> codes(String text) {
         MiniLmTokenizer.Tokens t = tokens(text);
-        int n = t.ids().length;
-        Codes codes = encode(encoder.mlpInput(t.ids(), layer), n);
-        List<TokenCodes> out = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            int live = 0;
-            for (int s = 0; s < codes.width(); s++) {
-                live += codes.value(i, s) != 0 ? 1 : 0;
-            }
-            int[] experts = new int[live];
-            float[] values = new float[live];
-            for (int s = 0, j = 0; s < codes.width(); s++) {
-                if (codes.value(i, s) != 0) {
-                    experts[j] = codes.index(i, s);
-                    values[j++] = codes.value(i, s);
-                }
-            }
-            out.add(new TokenCodes(t.ids()[i], t.text(text, i), experts, values));
-        }
-        return out;
+        return TokenCodes.of(encoder, layer, model, text, t);
     }
 
     /**
@@ -158,12 +136,6 @@ public final class LiveModel {
         float[] plain = SentenceEncoder.sentenceEmbedding(hidden.get(0), ids.length, w);
         float[] steered = SentenceEncoder.sentenceEmbedding(hidden.get(1), ids.length, w);
         return new Steered(cosine(plain, steered), nearest(plain), nearest(steered));
-    }
-
-    private Codes encode(float[] input, int n) {
-        Codes codes = Codes.onHeap(n, model.config().k());
-        model.encode(MemorySegment.ofArray(input), n, codes);
-        return codes;
     }
 
     private MiniLmTokenizer.Tokens tokens(String text) {

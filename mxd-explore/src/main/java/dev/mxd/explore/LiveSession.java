@@ -7,6 +7,7 @@ import dev.mxd.MxdModel;
 import dev.mxd.checkpoint.ModelFiles;
 import dev.mxd.text.RealText;
 import dev.mxd.text.eval.EmbeddingCosine;
+import dev.mxd.text.harvest.Corpus;
 import dev.mxd.text.harvest.HarvestManifest;
 import dev.mxd.text.minilm.MiniLm;
 import dev.mxd.text.minilm.MiniLmTokenizer;
@@ -20,7 +21,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * A {@link LiveModel} on the real model and text (all-MiniLM-L6-v2, Europarl; DESIGN §7) for a trained layer and the
+ * A {@link LiveModel} on the real model and the harvest's corpus (all-MiniLM-L6-v2; DESIGN §7) for a trained layer and the
  * activation directory it was trained on, with everything it holds: the layer's model on a backend, the encoder's
  * weights on that backend's dense operations and the native tokenizer. Close it after the last call.
  */
@@ -45,7 +46,8 @@ public final class LiveSession implements AutoCloseable {
      * @param modelPath a model directory, {@code .safetensors} file or reference {@code .pt}
      * @param data      the activation directory harvested from the real model ({@code manifest.json} says which
      *                  layer; its held-out documents are searched for the nearest)
-     * @param layerOverride the layer the model replaces, or −1 for the one the data's manifest records
+     * @param layerOverride the layer the model replaces, or −1 for the one the model's {@code cfg.json} records
+     *                      (else the data's manifest)
      * @param heldOut   how many held-out documents to embed and search (the first of {@code data/eval}), ≥ 1
      * @throws IllegalArgumentException when the data was not harvested from the real model, the widths disagree or
      *                                  the layer is out of range
@@ -56,16 +58,17 @@ public final class LiveSession implements AutoCloseable {
             throw new IllegalArgumentException("--held-out must be >= 1, got " + heldOut);
         }
         HarvestManifest manifest = HarvestManifest.read(data);
-        if (!manifest.model().equals(RealText.MODEL) || !manifest.corpus().equals(RealText.EUROPARL.name())) {
+        if (!manifest.model().equals(RealText.MODEL)) {
             throw new IllegalArgumentException(data.resolve(HarvestManifest.FILE) + " was harvested from "
-                    + manifest.model() + " on " + manifest.corpus() + ", but the live page runs " + RealText.MODEL
-                    + " on " + RealText.EUROPARL.name());
+                    + manifest.model() + ", but the live page runs " + RealText.MODEL);
         }
-        int at = layerOverride >= 0 ? layerOverride : manifest.layer();
+        Corpus corpus = RealText.corpusOf(manifest);
         List<AutoCloseable> opened = new ArrayList<>();
         try {
             MxdModel model = ModelFiles.load(modelPath);
             opened.add(model);
+            HarvestManifest.Recorded recorded = HarvestManifest.recordedIn(model.config());
+            int at = layerOverride >= 0 ? layerOverride : recorded != null ? recorded.layer() : manifest.layer();
             MxdLayer layer = backend.load(model);
             opened.add(layer);
             DenseOps ops = backend.denseOps();
@@ -77,7 +80,7 @@ public final class LiveSession implements AutoCloseable {
             if (docs.isEmpty()) {
                 throw new IllegalArgumentException(data.resolve("eval") + " holds no documents to search");
             }
-            List<String> texts = texts(docs);
+            List<String> texts = texts(corpus, docs);
             List<LiveModel.Document> held = LiveModel.embed(encoder, tokenizer::tokenize, docs, texts);
             LiveModel live = new LiveModel(encoder, tokenizer::tokenize, at, layer, held);
             return new LiveSession(model, layer, ops, tokenizer, live);
@@ -94,11 +97,11 @@ public final class LiveSession implements AutoCloseable {
     }
 
     /** The documents' texts from the corpus, in the order given. */
-    private static List<String> texts(List<Integer> docs) throws IOException {
+    private static List<String> texts(Corpus corpus, List<Integer> docs) throws IOException {
         Set<Integer> wanted = new HashSet<>(docs);
         int last = docs.stream().mapToInt(Integer::intValue).max().orElse(-1);
         Map<Integer, String> found = new HashMap<>();
-        RealText.EUROPARL.forEach((index, text) -> {
+        corpus.forEach((index, text) -> {
             if (wanted.contains(index)) {
                 found.put(index, text);
             }
@@ -108,7 +111,7 @@ public final class LiveSession implements AutoCloseable {
         for (int d : docs) {
             String t = found.get(d);
             if (t == null) {
-                throw new IllegalArgumentException("document " + d + " is not in " + RealText.EUROPARL.name());
+                throw new IllegalArgumentException("document " + d + " is not in " + corpus.name());
             }
             texts.add(t);
         }

@@ -207,6 +207,21 @@ public final class SiteWriter {
         }
     }
 
+    /**
+     * Deletes a site {@link #write} wrote.
+     *
+     * @throws IllegalArgumentException when {@code site} is not an explorer site (it is left alone)
+     */
+    public static void delete(Path site) throws IOException {
+        if (Files.notExists(site)) {
+            return;
+        }
+        if (!Files.isRegularFile(site.resolve(MARKER))) {
+            throw new IllegalArgumentException(site + " is not an explorer site (no " + MARKER + "); not deleted");
+        }
+        deleteTree(site);
+    }
+
     static void deleteTree(Path dir) throws IOException {
         if (Files.notExists(dir)) {
             return;
