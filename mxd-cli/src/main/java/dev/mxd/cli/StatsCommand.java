@@ -14,9 +14,9 @@ import picocli.CommandLine.Spec;
 @Command(name = "stats", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Per-expert statistics in one streamed pass over a split of an activation directory: how often each"
                 + " expert (TC, STC: hidden unit) fires, its mean and largest value, a histogram of its values in"
-                + " log-spaced bins; the dead (never fire) and dense (fire on more than 10% of tokens) counts.",
+                + " log-spaced bins; the dead (never fire) and dense (fire on more than 10%% of tokens) counts.",
                 "Writes the tensors to FILE (safetensors) and a JSON summary beside it (FILE with .json for"
-                        + " .safetensors); the formats are in docs/DESIGN.md. Memory grows with N, not with the tokens."})
+                        + " .safetensors). Memory grows with N, not with the tokens."})
 final class StatsCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

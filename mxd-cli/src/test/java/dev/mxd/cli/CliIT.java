@@ -821,4 +821,82 @@ class CliIT {
             assertTrue(Files.notExists(out), "nothing written for " + e.getKey());
         }
     }
+
+    // ---- the explorer: explore and serve on a tiny harvest of the real model -------------------------------
+
+    @Test
+    void exploreWritesTheSiteAndServeAnswersOnTheRealModel() throws Exception {
+        Path data = dir.resolve("acts");
+        Run harvest = mxd("harvest", "--layer", "2", "--tokens", "1200", "--out", data.toString());
+        assertEquals(0, harvest.exit(), harvest.err());
+        Path model = dir.resolve("mxd");
+        Run train = mxd("train", "--data", data.toString(), "--kind", "mxd", "--k", "4", "--experts", "40",
+                "--hidden", "64", "--tokens", "2048", "--batch", "64", "--out", model.toString(), "--backend", "cpu");
+        assertEquals(0, train.exit(), train.err());
+
+        Path site = dir.resolve("site");
+        Path stats = dir.resolve("stats.safetensors"), top = dir.resolve("top.jsonl");
+        Run explore = mxd("explore", "--model", model.toString(), "--data", data.toString(), "--out", site.toString(),
+                "--stats", stats.toString(), "--top", top.toString(), "--backend", "cpu");
+        assertEquals(0, explore.exit(), explore.err());
+        assertTrue(explore.out().contains("40 expert pages"), explore.out());
+        assertTrue(Files.isRegularFile(stats) && Files.isRegularFile(top), "the computed files are written");
+        try (var pages = Files.list(site.resolve("experts"))) {
+            assertEquals(40, pages.count());
+        }
+        assertTrue(Files.readString(site.resolve("data/index.js")).contains("\"experts\":40"));
+        // Again from the files just written: the same pages.
+        String page = Files.readString(site.resolve("experts/0.html"));
+        Run again = mxd("explore", "--model", model.toString(), "--data", data.toString(), "--out", site.toString(),
+                "--stats", stats.toString(), "--top", top.toString(), "--backend", "cpu");
+        assertEquals(0, again.exit(), again.err());
+        assertEquals(page, Files.readString(site.resolve("experts/0.html")));
+
+        Path notASite = Files.createDirectories(dir.resolve("notes"));
+        Run refused = mxd("explore", "--model", model.toString(), "--data", data.toString(), "--out",
+                notASite.toString(), "--stats", stats.toString(), "--top", top.toString());
+        assertEquals(1, refused.exit());
+        assertEquals(1, refused.err().lines().count(), refused.err());
+        assertTrue(refused.err().contains("is not an explorer site"), refused.err());
+
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(List.of(System.getProperty("mxd.jvmFlags", "--add-modules jdk.incubator.vector").split(" ")));
+        cmd.addAll(List.of("-jar", JAR.toString(), "serve", "--model", model.toString(), "--data", data.toString(),
+                "--site", site.toString(), "--port", "0", "--held-out", "8", "--backend", "cpu"));
+        Process serve = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        try {
+            java.io.BufferedReader lines = new java.io.BufferedReader(
+                    new java.io.InputStreamReader(serve.getInputStream(), StandardCharsets.UTF_8));
+            String ready = null;
+            for (String line = lines.readLine(); line != null; line = lines.readLine()) {
+                if (line.startsWith("mxd explorer: http://127.0.0.1:")) {
+                    ready = line;
+                    break;
+                }
+            }
+            assertTrue(ready != null, "serve printed no address");
+            java.net.URI uri = java.net.URI.create(ready.substring("mxd explorer: ".length()).split(" ")[0]);
+            java.net.http.HttpClient client = java.net.http.HttpClient.newHttpClient();
+            java.net.http.HttpResponse<String> codes = client.send(java.net.http.HttpRequest.newBuilder(
+                            uri.resolve("api/codes")).header("Content-Type", "application/json")
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"text\": \"The Parliament voted.\"}"))
+                    .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, codes.statusCode(), codes.body());
+            assertTrue(codes.body().contains("\"text\":\"Parliament\""), codes.body());
+            java.net.http.HttpResponse<String> bad = client.send(java.net.http.HttpRequest.newBuilder(
+                            uri.resolve("api/steer")).header("Content-Type", "application/json")
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+                            "{\"text\": \"a vote\", \"expert\": 40, \"value\": 1, \"mode\": \"add\"}"))
+                    .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertEquals(400, bad.statusCode());
+            assertTrue(bad.body().contains("out of range"), bad.body());
+            assertEquals(200, client.send(java.net.http.HttpRequest.newBuilder(uri.resolve("experts/3.html")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode());
+        } finally {
+            serve.destroy();
+            assertTrue(serve.waitFor(30, TimeUnit.SECONDS), "serve did not stop");
+        }
+    }
 }
