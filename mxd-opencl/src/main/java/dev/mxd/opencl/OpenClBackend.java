@@ -81,6 +81,7 @@ public final class OpenClBackend implements Backend, TrainingBackend {
         if (model.isClosed()) {
             throw new IllegalStateException("this MxdModel is closed");
         }
+        MxdLayer.checkFiniteWeights(model);
         KernelGeometry geometry = KernelGeometry.forDevice(device);
         try {
             return new OpenClLayer(model, device, geometry, device.localMemBytes());
