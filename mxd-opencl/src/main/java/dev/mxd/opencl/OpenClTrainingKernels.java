@@ -38,6 +38,8 @@ import java.util.Objects;
  */
 final class OpenClTrainingKernels implements TrainingKernels {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    /** train.cl's PRODUCT_TILE: strided_product's work-groups are PRODUCT_TILE × PRODUCT_TILE. */
+    private static final int PRODUCT_TILE = 16;
 
     private final MxdModel model;
     private final MxdConfig cfg;
@@ -62,7 +64,7 @@ final class OpenClTrainingKernels implements TrainingKernels {
     /**
      * @throws ClBuildException        when the device's compiler rejects the kernels (with its log), such as a
      *                                 device without double precision
-     * @throws OpenClLayer.GroupTooLargeException when the TopK cannot run with the geometry's work-group size
+     * @throws OpenClLayer.GroupTooLargeException when the TopK or the product cannot run with their work-group size
      * @throws ClException             when another OpenCL call fails; nothing created outlives the call
      */
     OpenClTrainingKernels(MxdModel model, ClDevice device, KernelGeometry geometry) {
@@ -87,6 +89,7 @@ final class OpenClTrainingKernels implements TrainingKernels {
                     KernelProgram.trainingOptions(geometry, cfg, listsLocal));
             selection = new CodeSelection(cl, device, geometry, program, listsLocal, objects);
             product = KernelProgram.kernel(objects, program, "strided_product");
+            cl.requireGroupSize(product, "strided_product", PRODUCT_TILE * PRODUCT_TILE);
             columnSums = KernelProgram.kernel(objects, program, "column_sums");
             activateHidden = KernelProgram.kernel(objects, program, "activate_hidden");
             reluScores = KernelProgram.kernel(objects, program, "relu_scores");
@@ -386,7 +389,8 @@ final class OpenClTrainingKernels implements TrainingKernels {
                          int depth) {
         new ClQueue.Args(product, "strided_product").buffers(a).ints(aRs, aDs).buffers(b).ints(bDs, bCs)
                 .buffers(bias, c).ints(rows, cols, depth);
-        launch(product, "strided_product", cols, rows);
+        cl.launch(product, "strided_product", (long) Math.ceilDiv(cols, PRODUCT_TILE) * PRODUCT_TILE,
+                (long) Math.ceilDiv(rows, PRODUCT_TILE) * PRODUCT_TILE, PRODUCT_TILE, PRODUCT_TILE);
     }
 
     private void columnSums(long v, int rows, int cols, long dst) {

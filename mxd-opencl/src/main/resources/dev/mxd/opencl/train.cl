@@ -18,22 +18,33 @@
 #pragma OPENCL FP_CONTRACT OFF
 
 // c[r, col] = bias[col] + Σ_d a[r·a_rs + d·a_ds] · b[d·b_ds + col·b_cs], d ascending; bias may be NULL.
-// Strides let one kernel read either operand transposed (xᵀ·dh, x·gateᵀ, dbase·W_decᵀ, ...).
-// Grid: (cols, rows).
-__kernel void strided_product(const __global float* a, int a_rs, int a_ds, const __global float* b, int b_ds,
-                              int b_cs, const __global float* bias, __global float* c, int rows, int cols,
-                              int depth) {
-    const int col = get_global_id(0), r = get_global_id(1);
-    if (col >= cols || r >= rows) {
-        return;
+// Strides let one kernel read either operand transposed (xᵀ·dh, x·gateᵀ, dbase·W_decᵀ, ...). A work-group
+// computes a PRODUCT_TILE² block of c through local-memory tiles of a and b; each work-item sums its output
+// over d in order, never over padding, so the result is that of the plain loop whatever the tile.
+// Grid: (cols, rows) rounded up to PRODUCT_TILE, groups of PRODUCT_TILE × PRODUCT_TILE.
+#define PRODUCT_TILE 16
+__kernel __attribute__((reqd_work_group_size(PRODUCT_TILE, PRODUCT_TILE, 1)))
+void strided_product(const __global float* a, int a_rs, int a_ds, const __global float* b, int b_ds, int b_cs,
+                     const __global float* bias, __global float* c, int rows, int cols, int depth) {
+    __local float a_tile[PRODUCT_TILE][PRODUCT_TILE + 1];   // [row][d]
+    __local float b_tile[PRODUCT_TILE][PRODUCT_TILE + 1];   // [d][col]
+    const int lc = get_local_id(0), lr = get_local_id(1);
+    const int col = get_group_id(0) * PRODUCT_TILE + lc, r = get_group_id(1) * PRODUCT_TILE + lr;
+    float acc = bias && col < cols ? bias[col] : 0.0f;
+    for (int d0 = 0; d0 < depth; d0 += PRODUCT_TILE) {
+        const int da = d0 + lc, db = d0 + lr;
+        a_tile[lr][lc] = r < rows && da < depth ? a[(size_t) r * a_rs + (size_t) da * a_ds] : 0.0f;
+        b_tile[lr][lc] = db < depth && col < cols ? b[(size_t) db * b_ds + (size_t) col * b_cs] : 0.0f;
+        barrier(CLK_LOCAL_MEM_FENCE);
+        const int n = min(PRODUCT_TILE, depth - d0);
+        for (int q = 0; q < n; q++) {
+            acc += a_tile[lr][q] * b_tile[q][lc];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
     }
-    const __global float* ar = a + (size_t) r * a_rs;
-    const __global float* bc = b + (size_t) col * b_cs;
-    float acc = bias ? bias[col] : 0.0f;
-    for (int d = 0; d < depth; d++) {
-        acc += ar[(size_t) d * a_ds] * bc[(size_t) d * b_ds];
+    if (r < rows && col < cols) {
+        c[(size_t) r * cols + col] = acc;
     }
-    c[(size_t) r * cols + col] = acc;
 }
 
 // dst[0 .. n) = 0. Grid: (n).
