@@ -33,6 +33,15 @@ class TrainingBackendsTest {
                 installed.stream().filter(Backend::trains).map(Backend::name).sorted().toList());
     }
 
+    /** {@code auto} trains on the OpenCL backend exactly where its device is a GPU (PoCL's CPU device: cpu). */
+    @Test
+    void autoTrainsOnOpenClOnlyOnAGpu() {
+        Availability opencl = Backends.installed().stream().filter(b -> b.name().equals("opencl")).findFirst()
+                .orElseThrow().availability();
+        String expected = opencl.available() && opencl.gpu() ? "opencl" : "cpu";
+        assertEquals(expected, Backends.selectForTraining("auto").name(), opencl.detail());
+    }
+
     @Test
     void aBackendThatDoesNotTrainIsNamed() {
         Backend inferenceOnly = new Backend() {
