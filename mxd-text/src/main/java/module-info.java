@@ -12,4 +12,5 @@ module dev.mxd.text {
     exports dev.mxd.text.eval;
     exports dev.mxd.text.harvest;
     exports dev.mxd.text.minilm;
+    exports dev.mxd.text.probe;
 }
