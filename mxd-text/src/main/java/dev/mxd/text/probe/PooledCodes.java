@@ -18,6 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.stream.Stream;
 
 /**
@@ -137,6 +138,22 @@ public final class PooledCodes {
             }
         }
         return new PooledCodes(cfg.codeSpace(), pooler.finish());
+    }
+
+    /**
+     * The documents of a harvested directory, both splits, ascending.
+     *
+     * @throws IllegalArgumentException when a shard has no {@code doc} tensor (I32 [T]) with a value per row
+     */
+    public static TreeSet<Integer> documents(ActivationDirectory data) throws IOException {
+        TreeSet<Integer> docs = new TreeSet<>();
+        for (int d : documentColumn(data.directory().resolve("train"), data.train().tokens())) {
+            docs.add(d);
+        }
+        for (int d : documentColumn(data.directory().resolve("eval"), data.eval().tokens())) {
+            docs.add(d);
+        }
+        return docs;
     }
 
     /**
