@@ -90,7 +90,7 @@ class ProbeCommandTest {
     /** Harvests layer 1 of the stand-in on the test lines and saves a random MxD and TC of its width. */
     static List<Path> harvestAndModels(Path tmp) throws Exception {
         try (TextSource s = sources().open()) {
-            Harvester.harvest(s, new Harvester.Settings(1, 100_000, 42, 0.1, 4096), tmp.resolve("acts"), false, null);
+            Harvester.harvest(s, new Harvester.Settings(1, 100_000, 42, 0.3, 4096), tmp.resolve("acts"), false, null);
         }
         List<Path> models = new ArrayList<>();
         for (MxdConfig cfg : List.of(

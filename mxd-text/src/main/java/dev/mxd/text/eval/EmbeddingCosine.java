@@ -100,6 +100,17 @@ public final class EmbeddingCosine {
     }
 
     private float[][] embed(MlpHook hook) {
+        return embeddings(encoder, layer, sequences, hook);
+    }
+
+    /**
+     * The sentence embeddings ({@link SentenceEncoder#sentenceEmbedding}) of {@code sequences}, run in fixed groups
+     * with {@code hook} at {@code layer}'s MLP (null: the unmodified encoder).
+     *
+     * @param sequences token ids per document, special tokens included
+     * @return [documents][width], new arrays
+     */
+    public static float[][] embeddings(SentenceEncoder encoder, int layer, List<int[]> sequences, MlpHook hook) {
         int w = encoder.width();
         float[][] out = new float[sequences.size()][];
         for (int from = 0; from < sequences.size(); from += GROUP) {
@@ -113,7 +124,7 @@ public final class EmbeddingCosine {
     }
 
     /** The cosine similarity of two vectors, in double; 0 when either is zero. */
-    static double cosine(float[] a, float[] b) {
+    public static double cosine(float[] a, float[] b) {
         double dot = 0, na = 0, nb = 0;
         for (int i = 0; i < a.length; i++) {
             dot += (double) a[i] * b[i];
