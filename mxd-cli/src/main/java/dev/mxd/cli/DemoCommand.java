@@ -14,6 +14,8 @@ import dev.mxd.text.eval.Evaluation;
 import dev.mxd.text.harvest.HarvestManifest;
 import dev.mxd.text.harvest.Harvester;
 import dev.mxd.text.harvest.TextSource;
+import dev.mxd.text.probe.DocumentLabels;
+import dev.mxd.text.probe.SparseProbing;
 import dev.mxd.train.ActivationDirectory;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -26,6 +28,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -36,9 +39,11 @@ import picocli.CommandLine.Spec;
         description = {"The sparsity-accuracy frontier on real data: harvests one layer of " + RealText.MODEL
                 + " on Europarl (reused when DIR/activations already holds the same harvest), trains an MxD, a TC and"
                 + " an STC of equal parameter counts at each K, evaluates them on the held-out documents, and prints"
-                + " the table (FVU, NMSE, L0, dead %%, embedding cosine).",
+                + " the table (FVU, NMSE, L0, dead %%, embedding cosine); then reads the experts of the K = 32 models"
+                + " (./mxd probe's table, three experts, one ./mxd steer row).",
                 "Writes DIR/activations (the harvest), DIR/models/<kind>-k<K>/ (each model), DIR/results.json (one"
-                        + " row per model) and DIR/frontier.png (FVU and embedding cosine against L0)."})
+                        + " row per model), DIR/frontier.png (FVU and embedding cosine against L0), DIR/probes.json and"
+                        + " DIR/steer.json with DIR/steer.png."})
 final class DemoCommand implements Callable<Integer> {
     /** Enough tokens for the kinds to separate at the default K, few enough for a run of minutes, not hours. */
     static final long DEFAULT_TOKENS = 200_000;
@@ -51,18 +56,28 @@ final class DemoCommand implements Callable<Integer> {
     static final int TINY_BATCH = 256;
     static final int TINY_COSINE_DOCS = 8;
     static final double EVAL_FRACTION = 0.1;
+    /** The K whose models the demo reads at the end. */
+    static final int EXPERTS_K = 32;
+    /** The steering row's value, added at every token. */
+    static final float STEER_VALUE = 20;
 
     @Spec
     CommandSpec spec;
 
     final TextSources texts;
+    final Supplier<DocumentLabels.Labeler> labelers;
 
     DemoCommand() {
-        this(RealText.SOURCES);
+        this(RealText.SOURCES, LinguaLabeler::new);
     }
 
     DemoCommand(TextSources texts) {
+        this(texts, LinguaLabeler::new);
+    }
+
+    DemoCommand(TextSources texts, Supplier<DocumentLabels.Labeler> labelers) {
         this.texts = texts;
+        this.labelers = labelers;
     }
 
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "mxd-demo",
@@ -102,6 +117,11 @@ final class DemoCommand implements Callable<Integer> {
             description = "Held-out documents for the embedding cosine (default: " + EvalCommand.DEFAULT_COSINE_DOCS
                     + "; 0: skip it).")
     Integer cosineDocs;
+
+    @Option(names = "--experts", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "End with the experts of the K = " + EXPERTS_K + " models (else the largest K): the probing"
+                    + " table, the top contexts of three experts, one steering row (default: on; --no-experts skips).")
+    boolean experts;
 
     @Mixin
     OptimiserOptions optimiser;
@@ -173,15 +193,87 @@ final class DemoCommand implements Callable<Integer> {
         log.println();
         log.print(table(rows));
         log.print(verdicts(rows));
-        log.printf(Locale.ROOT, "%nwall time %s (harvest %s, %d models)%n", ProgressLine.duration(wall),
-                ProgressLine.duration(harvestSeconds), rows.size());
+        double expertSeconds = experts ? experts(log, acts, rows, evalBackend) : 0;
+        wall = (System.nanoTime() - started) / 1e9;
+        log.printf(Locale.ROOT, "%nwall time %s (harvest %s, %d models%s)%n", ProgressLine.duration(wall),
+                ProgressLine.duration(harvestSeconds), rows.size(), experts ? ", experts "
+                        + ProgressLine.duration(expertSeconds) : "");
         log.printf("wrote:%n  %s  (activations and manifest.json)%n  %s  (one directory per model)%n  %s%n  %s%n",
                 acts, out.resolve("models"), results, plot);
+        for (String f : new String[] {"probes.json", "steer.json", "steer.png"}) {
+            if (experts && Files.exists(out.resolve(f))) {
+                log.printf("  %s%n", out.resolve(f));
+            }
+        }
         log.printf(Locale.ROOT, "%nthe paper's scale (TC 32·I wide, an MxD with N = %,d experts; many more tokens: the corpus"
                         + " gives about 2.2 million, trained over several passes; hours on a 2-core machine):%n"
                         + "  ./mxd demo --out %s-paper --tc-width 32 --tokens 2000000 --train-tokens 8000000 --batch 4096%n",
                 MxdConfig.equalParameterExperts(width, 4 * width, width, 32 * width, false), out);
         return 0;
+    }
+
+    /**
+     * The experts of the models at K = {@value #EXPERTS_K} (else the largest K trained): the probing table (written
+     * to DIR/probes.json), the top contexts of the best-F1 experts of three languages, and one steering row (the
+     * best-F1 language but English, value {@value #STEER_VALUE}; DIR/steer.json and .png). Returns its seconds.
+     * When the text has too few languages to probe, says so and skips the rest.
+     */
+    private double experts(PrintWriter log, Path acts, List<Row> rows, Backend backend) throws Exception {
+        long t0 = System.nanoTime();
+        int k = rows.stream().anyMatch(r -> r.k() == EXPERTS_K) ? EXPERTS_K
+                : rows.stream().mapToInt(Row::k).max().orElse(0);
+        List<Row> atK = rows.stream().filter(r -> r.k() == k).toList();
+        if (atK.isEmpty()) {
+            return 0;
+        }
+        log.printf(Locale.ROOT, "%n== the experts of the K = %d models ==%n", k);
+        ProbeCommand.Report report;
+        try {
+            report = ProbeCommand.run(log, texts, labelers, acts, atK.stream().map(Row::model).toList(),
+                    SparseProbing.Settings.DEFAULT, backend);
+        } catch (IllegalArgumentException e) {
+            log.printf("experts skipped: %s%n", e.getMessage());
+            return (System.nanoTime() - t0) / 1e9;
+        }
+        Path probes = out.resolve("probes.json");
+        AtomicWrite.writeString(probes, report.json() + "\n");
+        log.println();
+        log.print(report.table());
+        ProbeCommand.ModelProbes mxd = report.models().stream().filter(m -> m.config().kind() == Kind.MXD).findFirst()
+                .orElse(report.models().get(0));
+        List<SparseProbing.ClassResult> best = mxd.classes().stream()
+                .sorted(Comparator.comparingDouble((SparseProbing.ClassResult c) -> -c.bestF1())
+                        .thenComparing(SparseProbing.ClassResult::label)).toList();
+        log.printf(Locale.ROOT, "%nthree experts of %s, the best-F1 experts of %s:%n", mxd.name(),
+                best.stream().limit(3).map(c -> c.label() + " (" + c.bestCode() + ", F1 " + String.format(Locale.ROOT,
+                        "%.3f", c.bestF1()) + ")").toList());
+        for (SparseProbing.ClassResult c : best.subList(0, Math.min(3, best.size()))) {
+            topContexts(log, mxd.model(), acts, c.bestCode());
+        }
+        String lang = best.stream().map(SparseProbing.ClassResult::label).filter(l -> !l.equals("en")).findFirst()
+                .orElse(null);
+        if (lang == null) {
+            log.println("no steering row: English is the only language probed");
+        } else {
+            try {
+                SteerCommand.Experiment e = SteerCommand.experiment(log, texts, labelers, mxd.model(), acts, probes,
+                        List.of(lang), List.of(STEER_VALUE), 16, backend);
+                Path steer = out.resolve("steer.json");
+                SteerCommand.write(e, steer);
+                log.println();
+                log.print(e.table());
+                log.printf("(./mxd steer --model %s --data %s --probes %s --out FILE sweeps every language and value)%n",
+                        mxd.model(), acts, probes);
+            } catch (IllegalArgumentException e) {
+                log.printf("no steering row: %s%n", e.getMessage());
+            }
+        }
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    /** One expert's top-activating contexts. */
+    private static void topContexts(PrintWriter log, Path model, Path acts, int expert) {
+        log.printf(Locale.ROOT, "  expert %d: ./mxd top --model %s --data %s --expert %d%n", expert, model, acts, expert);
     }
 
     /** The manifest of {@code acts} when it holds the harvest {@code settings} describe, else null. */

@@ -160,13 +160,13 @@ final class ProbeCommand implements Callable<Integer> {
             b.append(String.format(Locale.ROOT, "F1: the best test F1 of a 1-D probe among the top %d codes by"
                     + " class-mean difference (its expert or latent in brackets); acc@k: test accuracy of a probe on the"
                     + " top k (chance 0.5).%n%n", SparseProbing.CANDIDATES));
-            StringBuilder head = new StringBuilder(String.format(Locale.ROOT, "%-5s %9s", "lang", "docs"));
+            StringBuilder head = new StringBuilder(String.format(Locale.ROOT, "%-5s %10s", "lang", "docs"));
             for (ModelProbes m : models) {
                 head.append(String.format(Locale.ROOT, " | %-33s", m.name() + " (" + m.config().kind().name()
                         .toLowerCase(Locale.ROOT) + ", K " + m.config().k() + ")"));
             }
             b.append(head).append(System.lineSeparator());
-            StringBuilder sub = new StringBuilder(String.format(Locale.ROOT, "%-5s %9s", "", "train/test"));
+            StringBuilder sub = new StringBuilder(String.format(Locale.ROOT, "%-5s %10s", "", "train/test"));
             for (int i = 0; i < models.size(); i++) {
                 sub.append(String.format(Locale.ROOT, " | %5s %-8s %5s %5s %5s", "F1", "(expert)", "acc@1", "acc@2",
                         "acc@5"));
@@ -175,7 +175,7 @@ final class ProbeCommand implements Callable<Integer> {
             double[][] sums = new double[models.size()][4];
             for (String lang : languages) {
                 SparseProbing.ClassResult first = models.get(0).of(lang);
-                b.append(String.format(Locale.ROOT, "%-5s %9s", lang, first == null ? "-"
+                b.append(String.format(Locale.ROOT, "%-5s %10s", lang, first == null ? "-"
                         : first.trainDocuments() + "/" + first.testDocuments()));
                 for (int i = 0; i < models.size(); i++) {
                     SparseProbing.ClassResult c = models.get(i).of(lang);
@@ -188,7 +188,7 @@ final class ProbeCommand implements Callable<Integer> {
                 }
                 b.append(System.lineSeparator());
             }
-            b.append(String.format(Locale.ROOT, "%-5s %9s", "mean", ""));
+            b.append(String.format(Locale.ROOT, "%-5s %10s", "mean", ""));
             for (double[] s : sums) {
                 b.append(String.format(Locale.ROOT, " | %5.3f %-8s %5.3f %5.3f %5.3f", s[0] / languages.size(), "",
                         s[1] / languages.size(), s[2] / languages.size(), s[3] / languages.size()));

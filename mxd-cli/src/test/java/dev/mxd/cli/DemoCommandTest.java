@@ -176,4 +176,27 @@ class DemoCommandTest {
                 "--json", "--cosine-docs", "0", "--backend", "cpu");
         assertFalse(off.contains("embedding_cosine"), off);
     }
+
+    /** The demo ends with the experts: the probing table, three experts, one steering row, and their files. */
+    @Test
+    void demoEndsWithTheExpertsOfItsLargestK() throws Exception {
+        Path out = tmp.resolve("demo-experts");
+        String log = run(new DemoCommand(ProbeCommandTest.sources(), LinguaLabeler::new), "--out", out.toString(),
+                "--tokens", "100000", "--k", "4", "--layer", "1", "--batch", "128",
+                "--cosine-docs", "0");
+        assertTrue(log.contains("== the experts of the K = 4 models =="), log);
+        assertTrue(log.contains("Sparse probing, language identification") && log.contains("labels detected by Lingua"),
+                log);
+        assertTrue(log.contains("three experts of mxd-k4"), log);
+        assertTrue(log.contains("Steering trade-off") && log.contains("tc-k4"), log);
+        assertTrue(log.matches("(?s).*wall time .*experts .*"), log);
+        JsonNode probes = new ObjectMapper().readTree(Files.readString(out.resolve("probes.json")));
+        assertEquals(3, probes.get("models").size());
+        assertEquals("[\"de\",\"en\",\"fr\"]", probes.get("languages").toString());
+        assertTrue(Files.exists(out.resolve("steer.json")) && Files.exists(out.resolve("steer.png")));
+        String off = run(new DemoCommand(ProbeCommandTest.sources(), LinguaLabeler::new), "--out", out.toString(),
+                "--tokens", "100000", "--k", "4", "--layer", "1", "--batch", "128",
+                "--cosine-docs", "0", "--kinds", "mxd", "--no-experts");
+        assertFalse(off.contains("the experts of"), off);
+    }
 }

@@ -43,11 +43,11 @@ class ProbeCommandTest {
     @TempDir
     Path tmp;
 
-    /** 90 lines, the languages in turn, each 12 to 20 words of its lexicon. */
+    /** 240 lines, the languages in turn, each 12 to 20 words of its lexicon. */
     static List<String> lines() {
         SplittableRandom r = new SplittableRandom(3);
         List<String> out = new ArrayList<>();
-        for (int d = 0; d < 90; d++) {
+        for (int d = 0; d < 240; d++) {
             String[] lex = LEXICONS[d % 3];
             StringBuilder b = new StringBuilder();
             int words = 12 + r.nextInt(9);
