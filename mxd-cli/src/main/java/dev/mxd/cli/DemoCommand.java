@@ -29,6 +29,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -271,9 +272,19 @@ final class DemoCommand implements Callable<Integer> {
         return (System.nanoTime() - t0) / 1e9;
     }
 
-    /** One expert's top-activating contexts. */
+    /** One expert's five top-activating contexts on the held-out split, as {@code ./mxd top} prints them. */
     private static void topContexts(PrintWriter log, Path model, Path acts, int expert) {
-        log.printf(Locale.ROOT, "  expert %d: ./mxd top --model %s --data %s --expert %d%n", expert, model, acts, expert);
+        log.println();
+        CommandLine top = new CommandLine(new TopCommand());
+        top.setOut(log);
+        top.setErr(log);
+        top.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            log.printf("top contexts of expert %d: %s%n", expert, Main.describe(ex));
+            return 1;
+        });
+        top.execute("--model", model.toString(), "--data", acts.toString(), "--expert", Integer.toString(expert),
+                "--m", "5");
+        log.flush();
     }
 
     /** The manifest of {@code acts} when it holds the harvest {@code settings} describe, else null. */

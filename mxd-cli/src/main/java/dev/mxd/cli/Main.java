@@ -14,8 +14,9 @@ import picocli.CommandLine.ScopeType;
  */
 @Command(name = "mxd", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Mixture of Decoders (MxD) layers on the JVM.",
-        subcommands = {ForwardCommand.class, InfoCommand.class, ConvertCommand.class, TrainCommand.class, EvalCommand.class,
-                HarvestCommand.class, DemoCommand.class, ProbeCommand.class, SteerCommand.class,
+        subcommands = {ForwardCommand.class, EncodeCommand.class, DecodeCommand.class, InfoCommand.class, ConvertCommand.class, TrainCommand.class, EvalCommand.class,
+                HarvestCommand.class, DemoCommand.class, StatsCommand.class, TopCommand.class, CodesCommand.class,
+                ProbeCommand.class, SteerCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
@@ -27,7 +28,7 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(new CommandLine(this), "a command is required (forward, info, convert, train, eval, harvest, demo, probe, steer, help)");
+        throw new CommandLine.ParameterException(new CommandLine(this), "a command is required (forward, encode, decode, info, convert, train, eval, harvest, demo, stats, top, codes, probe, steer, help)");
     }
 
     public static void main(String[] args) {

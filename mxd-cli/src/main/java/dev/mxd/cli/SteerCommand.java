@@ -66,8 +66,9 @@ final class SteerCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "MODEL", description = "The layer (MxD, TC or STC).")
     Path model;
 
-    @Option(names = "--data", required = true, paramLabel = "DIR",
-            description = "The activation directory the model was trained on (its manifest names the layer).")
+    @Option(names = "--data", paramLabel = "DIR",
+            description = "The activation directory the model was trained on (its manifest names the layer; default:"
+                    + " the one recorded in the model's cfg.json).")
     Path data;
 
     @Option(names = "--text", paramLabel = "TEXT", description = "Steer this text.")
@@ -110,6 +111,15 @@ final class SteerCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (docs < 1) {
             throw new IllegalArgumentException("--docs must be >= 1, got " + docs);
+        }
+        if (data == null) {
+            try (MxdModel m = ModelFiles.load(model)) {
+                HarvestManifest.Recorded recorded = HarvestManifest.recordedIn(m.config());
+                if (recorded == null) {
+                    throw new IllegalArgumentException("give --data DIR: " + model + "'s cfg.json records no harvest");
+                }
+                data = recorded.data();
+            }
         }
         Backend chosen = backend == null ? Backends.select() : Backends.select(backend);
         PrintWriter o = spec.commandLine().getOut();

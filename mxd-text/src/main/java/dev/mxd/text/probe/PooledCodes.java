@@ -3,14 +3,10 @@ package dev.mxd.text.probe;
 import dev.mxd.Codes;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdLayer;
-import dev.mxd.checkpoint.SafetensorsFile;
-import dev.mxd.tensor.DType;
-import dev.mxd.tensor.Tensor;
+import dev.mxd.text.harvest.Provenance;
 import dev.mxd.train.ActivationDirectory;
 import dev.mxd.train.ActivationSource;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -19,7 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.stream.Stream;
 
 /**
  * Per document, the mean of a layer's codes over the document's tokens in a harvested activation directory: the
@@ -124,16 +119,20 @@ public final class PooledCodes {
         Pooler pooler = new Pooler(cfg.codeSpace());
         for (String name : new String[] {"train", "eval"}) {
             ActivationSource.Split split = name.equals("train") ? data.train() : data.eval();
-            int[] docs = documentColumn(data.directory().resolve(name), split.tokens());
-            int chunk = (int) Math.min(CHUNK, Math.max(1, split.tokens()));
-            float[] x = new float[chunk * cfg.inputDim()];
-            float[] t = new float[chunk * data.outputDim()];
-            for (long row = 0; row < split.tokens(); row += chunk) {
-                int n = (int) Math.min(chunk, split.tokens() - row);
-                split.read(row, n, x, t, 0);
-                Codes codes = layer.encode(n == chunk ? x : Arrays.copyOf(x, n * cfg.inputDim()));
-                for (int r = 0; r < n; r++) {
-                    pooler.token(docs[(int) (row + r)], codes, r);
+            if (split.tokens() == 0) {
+                continue;
+            }
+            try (Provenance provenance = provenance(data, name)) {
+                int chunk = (int) Math.min(CHUNK, split.tokens());
+                float[] x = new float[chunk * cfg.inputDim()];
+                float[] t = new float[chunk * data.outputDim()];
+                for (long row = 0; row < split.tokens(); row += chunk) {
+                    int n = (int) Math.min(chunk, split.tokens() - row);
+                    split.read(row, n, x, t, 0);
+                    Codes codes = layer.encode(n == chunk ? x : Arrays.copyOf(x, n * cfg.inputDim()));
+                    for (int r = 0; r < n; r++) {
+                        pooler.token(provenance.doc(row + r), codes, r);
+                    }
                 }
             }
         }
@@ -143,59 +142,35 @@ public final class PooledCodes {
     /**
      * The documents of a harvested directory, both splits, ascending.
      *
-     * @throws IllegalArgumentException when a shard has no {@code doc} tensor (I32 [T]) with a value per row
+     * @throws IllegalArgumentException when a shard has no {@code doc}, {@code pos} or {@code token} tensor (I32 [T])
+     *                                  with a value per row
      */
     public static TreeSet<Integer> documents(ActivationDirectory data) throws IOException {
         TreeSet<Integer> docs = new TreeSet<>();
-        for (int d : documentColumn(data.directory().resolve("train"), data.train().tokens())) {
-            docs.add(d);
-        }
-        for (int d : documentColumn(data.directory().resolve("eval"), data.eval().tokens())) {
-            docs.add(d);
+        for (String name : new String[] {"train", "eval"}) {
+            long tokens = (name.equals("train") ? data.train() : data.eval()).tokens();
+            if (tokens == 0) {
+                continue;
+            }
+            try (Provenance provenance = provenance(data, name)) {
+                for (long r = 0; r < tokens; r++) {
+                    docs.add(provenance.doc(r));
+                }
+            }
         }
         return docs;
     }
 
-    /**
-     * The {@code doc} values of a split's rows, shards in file-name order (the order {@link ActivationDirectory}
-     * reads them), checked to number {@code tokens}.
-     */
-    static int[] documentColumn(Path split, long tokens) throws IOException {
-        if (!Files.isDirectory(split)) {
-            if (tokens == 0) {
-                return new int[0];
-            }
-            throw new IllegalArgumentException(split + " is missing");
+    /** The provenance of a split, checked to have a row per activation row (the same shards, in the same order). */
+    private static Provenance provenance(ActivationDirectory data, String split) throws IOException {
+        Provenance p = Provenance.open(data.directory().resolve(split));
+        long rows = (split.equals("train") ? data.train() : data.eval()).tokens();
+        if (p.tokens() != rows) {
+            p.close();
+            throw new IllegalArgumentException(data.directory().resolve(split) + ": the doc tensors hold " + p.tokens()
+                    + " rows, the activations " + rows);
         }
-        List<Path> shards;
-        try (Stream<Path> s = Files.list(split)) {
-            shards = s.filter(p -> p.getFileName().toString().endsWith(".safetensors")).sorted().toList();
-        }
-        int[] docs = new int[Math.toIntExact(tokens)];
-        int at = 0;
-        for (Path p : shards) {
-            try (SafetensorsFile f = SafetensorsFile.open(p)) {
-                if (!f.contains("doc")) {
-                    throw new IllegalArgumentException(p + " has no 'doc' tensor: it was not harvested from text, and"
-                            + " probing needs each token's document");
-                }
-                Tensor doc = f.tensor("doc");
-                long rows = f.tensor("x").shape()[0];
-                if (doc.dtype() != DType.I32 || doc.shape().length != 1 || doc.shape()[0] != rows) {
-                    throw new IllegalArgumentException(p + ": tensor doc is " + doc + ", expected I32 [" + rows + "]");
-                }
-                if (at + rows > docs.length) {
-                    throw new IllegalArgumentException(split + " has more rows than were read as activations");
-                }
-                for (long i = 0; i < rows; i++) {
-                    docs[at++] = doc.data().getAtIndex(Tensor.I32_LE, i);
-                }
-            }
-        }
-        if (at != docs.length) {
-            throw new IllegalArgumentException(split + ": the doc tensors hold " + at + " rows, the activations " + tokens);
-        }
-        return docs;
+        return p;
     }
 
     /**
