@@ -538,6 +538,25 @@ class CliIT {
         assertEquals(3, e.get("cosine_documents"));
         double cos = ((Number) e.get("embedding_cosine")).doubleValue();
         assertTrue(cos > 0 && cos <= 1, eval.out());
+
+        // the experts: probing with detected labels (the tiny harvest has a document or two per language), steering
+        String acts = out.resolve("activations").toString();
+        Run probe = mxd("probe", "--models", out.resolve("models/mxd-k8").toString(),
+                out.resolve("models/tc-k8").toString(), "--data", acts, "--json", "--min-docs", "1");
+        assertEquals(0, probe.exit(), probe.err());
+        Map<?, ?> p = Json.parseObject(probe.out(), "probe --json");
+        assertTrue(((String) p.get("labels")).startsWith("detected by Lingua"), probe.out());
+        assertTrue(!((List<?>) p.get("languages")).isEmpty(), probe.out());
+        assertEquals(2, ((List<?>) p.get("models")).size(), probe.out());
+        Run steer = mxd("steer", "--model", out.resolve("models/mxd-k8").toString(), "--data", acts, "--text",
+                "The Commission must answer the question.", "--expert", "3", "--value", "0");
+        assertEquals(0, steer.exit(), steer.err());
+        assertTrue(steer.out().contains("cosine(steered, unsteered splice) 1.000000"), steer.out());
+        Run bad = mxd("steer", "--model", out.resolve("models/mxd-k8").toString(), "--data", acts, "--text", "x",
+                "--expert", "99999999", "--value", "1");
+        assertEquals(1, bad.exit());
+        assertTrue(bad.err().startsWith("mxd: steering expert 99999999 is out of range") && bad.err().lines().count() == 1,
+                bad.err());
     }
 
     // ---- reading the experts: harvest --corpus, stats, top, codes, encode and decode ----------------------------
