@@ -32,6 +32,7 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
+        LauncherWatch.start(System.getenv(LauncherWatch.ENV));
         configureLogging(java.util.Arrays.asList(args).contains("--verbose"));
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
