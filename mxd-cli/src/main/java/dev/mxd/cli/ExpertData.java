@@ -8,9 +8,16 @@ import dev.mxd.MxdLayer;
 import dev.mxd.MxdModel;
 import dev.mxd.checkpoint.ModelFiles;
 import dev.mxd.text.experts.ExpertPass;
+import dev.mxd.text.RealText;
 import dev.mxd.text.experts.ExpertStatistics;
+import dev.mxd.text.experts.TopActivations;
+import dev.mxd.text.experts.TopContexts;
+import dev.mxd.text.harvest.HarvestManifest;
+import dev.mxd.text.harvest.Provenance;
+import dev.mxd.text.minilm.MiniLmTokenizer;
 import dev.mxd.train.ActivationDirectory;
 import dev.mxd.train.ActivationSource;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -100,6 +107,42 @@ final class ExpertData implements AutoCloseable {
         sinks.add(stats);
         sinks.addAll(more);
         return ExpertPass.run(layer, split, dir.inputDim(), dir.outputDim(), 0, batch, sinks);
+    }
+
+    /**
+     * The statistics and top contexts of one pass.
+     *
+     * @param note why the contexts have no text, or null when they have
+     */
+    record Computed(ExpertStatistics stats, TopContexts contexts, String note) {
+    }
+
+    /**
+     * One pass giving the statistics and the top {@code m} contexts of the experts {@code only} (null: all), with
+     * the documents' text when the data was harvested from the real model.
+     */
+    Computed statsAndTop(Path modelPath, Path data, int m, int[] only, int batch) throws IOException {
+        try (Provenance provenance = Provenance.open(data.resolve(splitName))) {
+            int n = model.config().codeSpace();
+            ExpertStatistics.Accumulator acc = ExpertStatistics.accumulator(n);
+            TopActivations top = new TopActivations(n, m, TopContexts.SAMPLED);
+            pass(acc, List.of(top), batch);
+            Map<String, String> about = about(modelPath, data);
+            ExpertStatistics stats = acc.finish(about);
+            TopContexts contexts = TopContexts.build(top, stats, provenance, only, about);
+            if (!HarvestManifest.exists(data)) {
+                return new Computed(stats, contexts, data + " has no manifest.json: no text to show");
+            }
+            HarvestManifest manifest = HarvestManifest.read(data);
+            if (!manifest.model().equals(RealText.MODEL)) {
+                return new Computed(stats, contexts, "the data comes from " + manifest.model()
+                        + ", whose tokenizer this mxd does not have: no text to show");
+            }
+            try (MiniLmTokenizer tokenizer = MiniLmTokenizer.load(manifest.maxTokens())) {
+                return new Computed(stats, contexts.withContexts(RealText.corpusOf(manifest), tokenizer::tokenize),
+                        null);
+            }
+        }
     }
 
     @Override

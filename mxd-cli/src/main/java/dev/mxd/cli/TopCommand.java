@@ -1,18 +1,10 @@
 package dev.mxd.cli;
 
 import dev.mxd.checkpoint.Json;
-import dev.mxd.text.RealText;
-import dev.mxd.text.experts.ExpertStatistics;
-import dev.mxd.text.experts.TopActivations;
 import dev.mxd.text.experts.TopContexts;
-import dev.mxd.text.harvest.HarvestManifest;
-import dev.mxd.text.harvest.Provenance;
-import dev.mxd.text.minilm.MiniLmTokenizer;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -27,7 +19,7 @@ import picocli.CommandLine.Spec;
                 "--expert n prints one expert; with --json stdout holds one JSON object: {\"expert\", \"frequency\","
                         + " \"count\", \"examples\": [{\"doc\", \"pos\", \"token\", \"value\", \"context\": {\"before\","
                         + " \"text\", \"after\"}}], \"samples\": [... \"quantile\" ...]}, examples by value descending,"
-                        + " ties by (doc, pos). --all --out FILE writes every expert's object (JSON Lines, docs/DESIGN.md).",
+                        + " ties by (doc, pos). --all --out FILE writes every expert's object, one a line after a header line (JSON Lines).",
                 "The text comes from the corpus and tokenizer recorded in DIR/manifest.json; frequency is over the split."})
 final class TopCommand implements Callable<Integer> {
     @Spec
@@ -84,35 +76,19 @@ final class TopCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--m must be >= 1, got " + m);
         }
         long started = System.nanoTime();
-        try (ExpertData d = ExpertData.open(model, data, split, backend);
-             Provenance provenance = Provenance.open(data.resolve(split))) {
+        try (ExpertData d = ExpertData.open(model, data, split, backend)) {
             int[] only = which.all ? null : new int[] {d.checkExpert(which.expert)};
             int n = d.model.config().codeSpace();
-            ExpertStatistics.Accumulator stats = ExpertStatistics.accumulator(n);
-            TopActivations top = new TopActivations(n, m, TopContexts.SAMPLED);
-            d.pass(stats, List.of(top), batch);
-            Map<String, String> about = d.about(model, data);
-            TopContexts contexts = TopContexts.build(top, stats.finish(about), provenance, only, about);
-            String note = null;
-            if (!HarvestManifest.exists(data)) {
-                note = data + " has no manifest.json: no text to show";
-            } else {
-                HarvestManifest manifest = HarvestManifest.read(data);
-                if (!manifest.model().equals(RealText.MODEL)) {
-                    note = "the data comes from " + manifest.model() + ", whose tokenizer this mxd does not have: no text to show";
-                } else {
-                    try (MiniLmTokenizer tokenizer = MiniLmTokenizer.load(manifest.maxTokens())) {
-                        contexts = contexts.withContexts(RealText.corpusOf(manifest), tokenizer::tokenize);
-                    }
-                }
-            }
+            ExpertData.Computed computed = d.statsAndTop(model, data, m, only, batch);
+            TopContexts contexts = computed.contexts();
+            String note = computed.note();
             double seconds = (System.nanoTime() - started) / 1e9;
             PrintWriter o = spec.commandLine().getOut();
             if (which.all) {
                 contexts.write(out);
                 if (!json) {
                     o.printf(Locale.ROOT, "%,d experts, %d examples each, from %,d tokens of %s in %.1f s: wrote %s%n", n, m,
-                            stats.finish(about).tokens(), data.resolve(split), seconds, out);
+                            computed.stats().tokens(), data.resolve(split), seconds, out);
                 }
                 if (note != null) {
                     spec.commandLine().getErr().println("mxd: " + note);

@@ -42,14 +42,19 @@ class CliIT {
     private record Run(int exit, String out, String err) {
     }
 
-    private static Run mxd(String... args) throws IOException, InterruptedException {
+    /** {@code java <the project's JVM flags> -jar mxd-cli.jar args...}. */
+    static List<String> jarCommand(String... args) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(List.of(System.getProperty("mxd.jvmFlags", "--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED").split(" ")));
         cmd.add("-jar");
         cmd.add(JAR.toString());
         cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        return cmd;
+    }
+
+    private static Run mxd(String... args) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(jarCommand(args)).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
         byte[] out = p.getInputStream().readAllBytes();
         byte[] err = p.getErrorStream().readAllBytes();
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), "mxd did not finish");
@@ -67,6 +72,19 @@ class CliIT {
      * filter has finished loses the filter's lines. stdout and stderr go to files, read the moment the process has exited.
      */
     private Run launcher(String... args) throws IOException, InterruptedException {
+        Path out = dir.resolve("launcher.out"), err = dir.resolve("launcher.err");
+        ProcessBuilder pb = launcherProcess(args).redirectOutput(out.toFile()).redirectError(err.toFile());
+        try {
+            Process p = pb.start();
+            assertTrue(p.waitFor(120, TimeUnit.SECONDS), "./mxd did not finish");
+            return new Run(p.exitValue(), Files.readString(out), Files.readString(err));
+        } finally {
+            Files.delete(dir.resolve("checkout/mxd-cli/target"));   // the link, not this module's target/ (JUnit warns about links it must clean up)
+        }
+    }
+
+    /** The launcher copy described at {@link #launcher}, ready to start; the caller deletes checkout/mxd-cli/target. */
+    private ProcessBuilder launcherProcess(String... args) throws IOException {
         Path repo = Path.of("..").toAbsolutePath().normalize();
         Path root = dir.resolve("checkout");
         Files.createDirectories(root.resolve("tools"));
@@ -74,7 +92,7 @@ class CliIT {
         Files.copy(repo.resolve("mxd"), root.resolve("mxd"));
         Files.copy(repo.resolve("tools/lib.sh"), root.resolve("tools/lib.sh"));
         Files.copy(repo.resolve("pom.xml"), root.resolve("pom.xml"));
-        Path link = Files.createSymbolicLink(root.resolve("mxd-cli/target"), Path.of("target").toAbsolutePath());
+        Files.createSymbolicLink(root.resolve("mxd-cli/target"), Path.of("target").toAbsolutePath());
         Path stamp = Files.createFile(Files.createDirectories(root.resolve(".mxd")).resolve("build.stamp"));
         Files.setLastModifiedTime(stamp, java.nio.file.attribute.FileTime.from(java.time.Instant.now().plusSeconds(3600)));
         String path = System.getenv("PATH");
@@ -88,17 +106,51 @@ class CliIT {
 
         List<String> cmd = new ArrayList<>(List.of("bash", root.resolve("mxd").toString()));
         cmd.addAll(List.of(args));
-        Path out = dir.resolve("launcher.out"), err = dir.resolve("launcher.err");
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                .redirectOutput(out.toFile()).redirectError(err.toFile());
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         pb.environment().put("PATH", bin + ":" + path);
         pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+        return pb;
+    }
+
+    /**
+     * {@code kill -9} of the launcher ends its JVM too. It used to run on as an orphan: a training killed and
+     * restarted with --resume then had two trainers writing the same checkpoint.
+     */
+    @Test
+    void killingTheLauncherEndsItsJvm() throws Exception {
+        Path data = writeActivations("acts", 1000, 0, false);
+        Path out = dir.resolve("killed");
+        ProcessBuilder pb = launcherProcess(trainArgs(data, out, "--tokens", "64000000", "--checkpoint-every", "1"))
+                .redirectOutput(dir.resolve("killed.out").toFile()).redirectError(dir.resolve("killed.err").toFile());
         try {
-            Process p = pb.start();
-            assertTrue(p.waitFor(120, TimeUnit.SECONDS), "./mxd did not finish");
-            return new Run(p.exitValue(), Files.readString(out), Files.readString(err));
+            Process script = pb.start();
+            ProcessHandle java = null;
+            for (long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60); java == null; ) {
+                assertTrue(script.isAlive(), () -> "./mxd train ended early: " + read(dir.resolve("killed.err")));
+                assertTrue(System.nanoTime() < until, "no checkpoint written within 60 s");
+                if (Files.exists(out.resolve("checkpoint.safetensors"))) {
+                    java = script.descendants().filter(h -> h.info().command().orElse("").endsWith("java"))
+                            .findFirst().orElse(null);
+                }
+                Thread.sleep(50);
+            }
+            script.destroyForcibly();   // SIGKILL: no trap runs
+            assertTrue(script.waitFor(10, TimeUnit.SECONDS));
+            boolean ended = java.onExit().completeOnTimeout(null, 10, TimeUnit.SECONDS).join() != null || !java.isAlive();
+            if (!ended) {
+                java.destroyForcibly();
+            }
+            assertTrue(ended, "the JVM ran on after its launcher was killed");
         } finally {
-            Files.delete(link);   // the link, not this module's target/ (JUnit warns about links it must clean up)
+            Files.delete(dir.resolve("checkout/mxd-cli/target"));
+        }
+    }
+
+    private static String read(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (IOException e) {
+            return e.toString();
         }
     }
 
@@ -305,7 +357,11 @@ class CliIT {
 
     /** DIR/train (two shards) and DIR/eval of (x, teacher(x)) pairs, computed by the oracle. */
     private Path writeActivations(String name, int trainTokens, int evalTokens, boolean withEval) throws IOException {
-        Path data = dir.resolve(name);
+        return writeActivations(dir.resolve(name), trainTokens, evalTokens, withEval);
+    }
+
+    /** {@link #writeActivations(String, int, int, boolean)} into {@code data}; other CLI tests train on it too. */
+    static Path writeActivations(Path data, int trainTokens, int evalTokens, boolean withEval) throws IOException {
         try (MxdModel teacher = MxdModel.random(TEACHER, 17)) {
             OracleMxd oracle = new OracleMxd(teacher);
             SplittableRandom r = new SplittableRandom(5);
@@ -387,7 +443,7 @@ class CliIT {
         assertTrue(expected.fvu() < 1, kind + " learnt nothing: held-out FVU " + expected.fvu());
     }
 
-    private static String[] trainArgs(Path data, Path out, String... more) {
+    static String[] trainArgs(Path data, Path out, String... more) {
         List<String> a = new ArrayList<>(List.of("train", "--data", data.toString(), "--kind", "mxd", "--k", "3",
                 "--hidden", "8", "--experts", "12", "--out", out.toString(), "--batch", "64", "--tokens", "1280",
                 "--lr", "1e-2", "--seed", "3", "--backend", "cpu"));
@@ -782,6 +838,84 @@ class CliIT {
             assertEquals(1, run.err().lines().count(), run.err());
             assertTrue(run.err().startsWith("mxd: " + e.getValue()), run.err());
             assertTrue(Files.notExists(out), "nothing written for " + e.getKey());
+        }
+    }
+
+    // ---- the explorer: explore and serve on a tiny harvest of the real model -------------------------------
+
+    @Test
+    void exploreWritesTheSiteAndServeAnswersOnTheRealModel() throws Exception {
+        Path data = dir.resolve("acts");
+        Run harvest = mxd("harvest", "--layer", "2", "--tokens", "1200", "--out", data.toString());
+        assertEquals(0, harvest.exit(), harvest.err());
+        Path model = dir.resolve("mxd");
+        Run train = mxd("train", "--data", data.toString(), "--kind", "mxd", "--k", "4", "--experts", "40",
+                "--hidden", "64", "--tokens", "2048", "--batch", "64", "--out", model.toString(), "--backend", "cpu");
+        assertEquals(0, train.exit(), train.err());
+
+        Path site = dir.resolve("site");
+        Path stats = dir.resolve("stats.safetensors"), top = dir.resolve("top.jsonl");
+        Run explore = mxd("explore", "--model", model.toString(), "--data", data.toString(), "--out", site.toString(),
+                "--stats", stats.toString(), "--top", top.toString(), "--backend", "cpu");
+        assertEquals(0, explore.exit(), explore.err());
+        assertTrue(explore.out().contains("40 expert pages"), explore.out());
+        assertTrue(Files.isRegularFile(stats) && Files.isRegularFile(top), "the computed files are written");
+        try (var pages = Files.list(site.resolve("experts"))) {
+            assertEquals(40, pages.count());
+        }
+        assertTrue(Files.readString(site.resolve("data/index.js")).contains("\"experts\":40"));
+        // Again from the files just written: the same pages.
+        String page = Files.readString(site.resolve("experts/0.html"));
+        Run again = mxd("explore", "--model", model.toString(), "--data", data.toString(), "--out", site.toString(),
+                "--stats", stats.toString(), "--top", top.toString(), "--backend", "cpu");
+        assertEquals(0, again.exit(), again.err());
+        assertEquals(page, Files.readString(site.resolve("experts/0.html")));
+
+        Path notASite = Files.createDirectories(dir.resolve("notes"));
+        Run refused = mxd("explore", "--model", model.toString(), "--data", data.toString(), "--out",
+                notASite.toString(), "--stats", stats.toString(), "--top", top.toString());
+        assertEquals(1, refused.exit());
+        assertEquals(1, refused.err().lines().count(), refused.err());
+        assertTrue(refused.err().contains("is not an explorer site"), refused.err());
+
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(List.of(System.getProperty("mxd.jvmFlags", "--add-modules jdk.incubator.vector").split(" ")));
+        cmd.addAll(List.of("-jar", JAR.toString(), "serve", "--model", model.toString(), "--data", data.toString(),
+                "--site", site.toString(), "--port", "0", "--held-out", "8", "--backend", "cpu"));
+        Process serve = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        try {
+            java.io.BufferedReader lines = new java.io.BufferedReader(
+                    new java.io.InputStreamReader(serve.getInputStream(), StandardCharsets.UTF_8));
+            String ready = null;
+            for (String line = lines.readLine(); line != null; line = lines.readLine()) {
+                if (line.startsWith("mxd explorer: http://127.0.0.1:")) {
+                    ready = line;
+                    break;
+                }
+            }
+            assertTrue(ready != null, "serve printed no address");
+            java.net.URI uri = java.net.URI.create(ready.substring("mxd explorer: ".length()).split(" ")[0]);
+            java.net.http.HttpClient client = java.net.http.HttpClient.newHttpClient();
+            java.net.http.HttpResponse<String> codes = client.send(java.net.http.HttpRequest.newBuilder(
+                            uri.resolve("api/codes")).header("Content-Type", "application/json")
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"text\": \"The Parliament voted.\"}"))
+                    .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, codes.statusCode(), codes.body());
+            assertTrue(codes.body().contains("\"text\":\"Parliament\""), codes.body());
+            java.net.http.HttpResponse<String> bad = client.send(java.net.http.HttpRequest.newBuilder(
+                            uri.resolve("api/steer")).header("Content-Type", "application/json")
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+                            "{\"text\": \"a vote\", \"expert\": 40, \"value\": 1, \"mode\": \"add\"}"))
+                    .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertEquals(400, bad.statusCode());
+            assertTrue(bad.body().contains("out of range"), bad.body());
+            assertEquals(200, client.send(java.net.http.HttpRequest.newBuilder(uri.resolve("experts/3.html")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode());
+        } finally {
+            serve.destroy();
+            assertTrue(serve.waitFor(30, TimeUnit.SECONDS), "serve did not stop");
         }
     }
 }

@@ -45,10 +45,8 @@ public final class TokenCodes {
         if (n <= 2) {
             return List.of();
         }
-        float[][] input = new float[1][];
-        encoder.lastHiddenState(tokens.ids(), encoderLayer, (count, in, out) ->
-                input[0] = Arrays.copyOfRange(in, width, (count - 1) * width));
-        Codes codes = layer.encode(input[0]);
+        float[] input = encoder.mlpInput(tokens.ids(), encoderLayer);
+        Codes codes = layer.encode(Arrays.copyOfRange(input, width, (n - 1) * width));
         List<Token> out = new ArrayList<>(n - 2);
         for (int t = 0; t < n - 2; t++) {
             int k = codes.width();
