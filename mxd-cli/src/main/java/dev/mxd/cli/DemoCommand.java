@@ -115,6 +115,10 @@ final class DemoCommand implements Callable<Integer> {
                     + " all positions, [CLS] and [SEP] included (default: ${DEFAULT-VALUE}).")
     String splicePositions;
 
+    @Option(names = "--special-tokens", description = "Harvest and train on [CLS] and [SEP] too (then splice with"
+            + " --splice all); by default only the real tokens.")
+    boolean specialTokens;
+
     @Option(names = "--seeds", paramLabel = "N", defaultValue = "1",
             description = "Seeds per kind and K: mean ± sd, and a verdict that needs the gap to exceed the spread"
                     + " (default: ${DEFAULT-VALUE}).")
@@ -211,7 +215,7 @@ final class DemoCommand implements Callable<Integer> {
         PrintWriter log = spec.commandLine().getOut();
         Path acts = out.resolve("activations");
         Harvester.Settings settings = new Harvester.Settings(layer, harvestTokens, optimiser.seed, EVAL_FRACTION,
-                Harvester.Settings.DEFAULT_SHARD_TOKENS);
+                Harvester.Settings.DEFAULT_SHARD_TOKENS, specialTokens);
         String backendName = TrainCommand.backendName(backend);
         Backend evalBackend = Backends.select(backendName);
         List<Row> rows = new ArrayList<>();

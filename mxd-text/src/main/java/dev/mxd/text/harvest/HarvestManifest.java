@@ -28,11 +28,12 @@ import java.util.Objects;
  * @param evalDocuments   documents with tokens in {@code DIR/eval}
  * @param documentsRead   documents read from the corpus (from index 0 on), including ones without a real token
  * @param shardTokens     the most rows per shard
+ * @param specialTokens   whether the rows include {@code [CLS]} and {@code [SEP]} (false: the real tokens only)
  */
 public record HarvestManifest(int formatVersion, String model, int layer, int width, String corpus, long seed,
                               double evalFraction, int maxTokens, long tokensRequested, long trainTokens,
                               long evalTokens, int trainDocuments, int evalDocuments, int documentsRead,
-                              int shardTokens) {
+                              int shardTokens, boolean specialTokens) {
     /** The version of the activation-directory layout this code writes. */
     public static final int FORMAT_VERSION = 1;
     /** The file name inside the activation directory. */
@@ -57,7 +58,7 @@ public record HarvestManifest(int formatVersion, String model, int layer, int wi
         return formatVersion == FORMAT_VERSION && model.equals(source.model()) && layer == settings.layer()
                 && corpus.equals(source.corpus().name()) && seed == settings.seed()
                 && Double.compare(evalFraction, settings.evalFraction()) == 0 && maxTokens == source.maxTokens()
-                && tokensRequested == settings.tokens();
+                && tokensRequested == settings.tokens() && specialTokens == settings.specialTokens();
     }
 
     /** The manifest as pretty-printed JSON, fields in a fixed order. */
@@ -77,6 +78,7 @@ public record HarvestManifest(int formatVersion, String model, int layer, int wi
         o.put("documents", ordered("train", trainDocuments, "eval", evalDocuments, "read", documentsRead));
         o.put("corpus_exhausted", corpusExhausted());
         o.put("shard_tokens", shardTokens);
+        o.put("special_tokens", specialTokens);
         o.put("tensors", ordered(
                 "x", "[T, I] F32: the MLP's input at layer " + layer + ", the LayerNorm output that feeds intermediate.dense",
                 "t", "[T, O] F32: the MLP's output at layer " + layer + ", output.dense with its bias, before the residual add",
@@ -126,7 +128,7 @@ public record HarvestManifest(int formatVersion, String model, int layer, int wi
                 r.integer(o, "max_tokens_per_doc"), r.integral(o, "tokens_requested"),
                 r.integral(tokens, "train"), r.integral(tokens, "eval"),
                 r.integer(docs, "train"), r.integer(docs, "eval"), r.integer(docs, "read"),
-                r.integer(o, "shard_tokens"));
+                r.integer(o, "shard_tokens"), r.flag(o, "special_tokens"));
     }
 
     /** Whether {@code dir} has a manifest file. */
@@ -158,6 +160,12 @@ public record HarvestManifest(int formatVersion, String model, int layer, int wi
 
         String text(Map<?, ?> o, String name) {
             return field(o, name) instanceof String s ? s : fail(o, name, "a string");
+        }
+
+        /** A boolean field; absent means false (manifests written before the field existed). */
+        boolean flag(Map<?, ?> o, String name) {
+            Object v = o.get(name);
+            return v == null ? false : v instanceof Boolean b ? b : fail(o, name, "true or false");
         }
 
         Map<?, ?> object(Map<?, ?> o, String name) {
