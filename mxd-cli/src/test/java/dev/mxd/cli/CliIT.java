@@ -538,5 +538,16 @@ class CliIT {
         assertEquals(3, e.get("cosine_documents"));
         double cos = ((Number) e.get("embedding_cosine")).doubleValue();
         assertTrue(cos > 0 && cos <= 1, eval.out());
+        assertEquals("real", e.get("splice"));
+        Map<?, ?> d = (Map<?, ?>) e.get("downstream");
+        assertEquals(cos, ((Number) d.get("cosine_replaced")).doubleValue(), 0);
+        double zero = ((Number) d.get("cosine_zero_ablation")).doubleValue();
+        assertEquals((cos - zero) / (1 - zero), ((Number) d.get("score_zero_ablation")).doubleValue(), 1e-12);
+        double recall = ((Number) d.get("recall_at_10")).doubleValue();
+        assertTrue(recall >= 0 && recall <= 1, d.toString());
+        assertTrue(((Number) d.get("nmse_cls")).doubleValue() > 0, d.toString());
+        for (String key : new String[] {"dense_fraction", "l2_ratio", "relative_reconstruction_bias"}) {
+            assertTrue(e.get(key) instanceof Number, key + " in " + e);
+        }
     }
 }
