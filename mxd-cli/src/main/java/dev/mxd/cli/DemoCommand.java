@@ -268,8 +268,9 @@ final class DemoCommand implements Callable<Integer> {
                 ProgressLine.duration(harvestSeconds), rows.size());
         log.printf("wrote:%n  %s  (activations and manifest.json)%n  %s  (one directory per model)%n  %s%n  %s%n",
                 acts, out.resolve("models"), results, plot);
-        log.printf(Locale.ROOT, "%nthe paper's scale (TC 32·I wide, an MxD with N = %,d experts; many more tokens: the corpus"
-                        + " gives about 2.2 million, trained over several passes; hours on a 2-core machine):%n"
+        log.printf(Locale.ROOT, "%nthe paper's width (TC 32·I wide, an MxD with N = %,d experts; 2 M training tokens per model"
+                        + " over several passes; hours on a 2-core machine, run in slices: repeat the command until it"
+                        + " prints the table):%n"
                         + "  %s%n", MxdConfig.equalParameterExperts(width, 4 * width, width, 32 * width, false),
                 PAPER_COMMAND);
         return 0;
@@ -289,9 +290,12 @@ final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    /** The paper-width run, in slices of about half an hour on 2 cores (docs/results/minilm-l3-tc32/). */
-    static final String PAPER_COMMAND = "./mxd demo --out docs/results/minilm-l3-tc32 --tc-width 32 --tokens 2200000"
-            + " --train-tokens 4000000 --batch 4096 --k 16,32,64,128 --slice-steps 2000 --checkpoint-every 100";
+    /**
+     * The paper-width run: 2 M training tokens per model (about three passes over 630 k), twelve models, in slices
+     * of 1,000 steps (two models); its results.json and frontier.png go to docs/results/minilm-l3-tc32/.
+     */
+    static final String PAPER_COMMAND = "./mxd demo --out mxd-demo-tc32 --tc-width 32 --tokens 700000"
+            + " --train-tokens 2000000 --batch 4096 --k 16,32,64,128 --slice-steps 1000 --checkpoint-every 100";
 
     /** Trains and evaluates each seed of one kind at one K; null when the slice ended before all were done. */
     private Row trainAndEvaluate(PrintWriter log, ActivationDirectory dir, Kind kind, int k, long total, int batch,
