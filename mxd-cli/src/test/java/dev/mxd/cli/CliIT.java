@@ -543,8 +543,7 @@ class CliIT {
         assertEquals(cos, ((Number) d.get("cosine_replaced")).doubleValue(), 0);
         double zero = ((Number) d.get("cosine_zero_ablation")).doubleValue();
         assertEquals((cos - zero) / (1 - zero), ((Number) d.get("score_zero_ablation")).doubleValue(), 1e-12);
-        double recall = ((Number) d.get("recall_at_10")).doubleValue();
-        assertTrue(recall >= 0 && recall <= 1, d.toString());
+        assertTrue(d.containsKey("recall_at_10") && d.get("recall_at_10") == null, "3 documents: no recall@10 " + d);
         assertTrue(((Number) d.get("nmse_cls")).doubleValue() > 0, d.toString());
         for (String key : new String[] {"dense_fraction", "l2_ratio", "relative_reconstruction_bias"}) {
             assertTrue(e.get(key) instanceof Number, key + " in " + e);

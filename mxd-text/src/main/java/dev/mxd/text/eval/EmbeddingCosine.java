@@ -41,7 +41,7 @@ import java.util.stream.Stream;
 public final class EmbeddingCosine {
     /** Sequences run through the encoder together, the same groups for the original and the spliced runs. */
     private static final int GROUP = 16;
-    /** The neighbours of the retrieval score, at most (fewer when there are not 11 documents). */
+    /** The neighbours of the retrieval score. */
     public static final int NEIGHBOURS = 10;
 
     /** Where a splice replaces the MLP's output. */
@@ -90,9 +90,9 @@ public final class EmbeddingCosine {
      * @param scoreZeroAblation  {@code (cosineReplaced − cosineZeroAblation) / (1 − cosineZeroAblation)}: 1 for an
      *                           exact replacement, 0 for one as bad as the ablation
      * @param scoreMeanAblation  the same against the mean ablation
-     * @param recallAt10         the mean over documents of the fraction of its nearest neighbours by the original
-     *                           embeddings that are also its nearest under the replaced ones ({@link #NEIGHBOURS},
-     *                           or documents − 1 when fewer; NaN for a single document)
+     * @param recallAt10         the mean over documents of the fraction of its {@link #NEIGHBOURS} nearest neighbours
+     *                           by the original embeddings that are also its nearest under the replaced ones; NaN
+     *                           for fewer than 12 documents (with 11 every other document is a neighbour)
      * @param documents          the documents averaged over
      */
     public record Downstream(double cosineReplaced, double cosineZeroAblation, double cosineMeanAblation,
@@ -288,14 +288,14 @@ public final class EmbeddingCosine {
     }
 
     /**
-     * The mean over documents of |N(d) ∩ N'(d)| / k, where N(d) are the k nearest other documents by cosine under
-     * {@code original} and N'(d) under {@code replaced}; k = min({@link #NEIGHBOURS}, documents − 1). Ties go to
-     * the lower index. NaN for fewer than two documents.
+     * The mean over documents of |N(d) ∩ N'(d)| / k, where N(d) are the k = {@link #NEIGHBOURS} nearest other
+     * documents by cosine under {@code original} and N'(d) under {@code replaced}. Ties go to the lower index. NaN
+     * unless there are more than k + 1 documents: with k + 1 the score is 1 whatever the embeddings.
      */
     static double recall(float[][] original, float[][] replaced) {
         int n = original.length;
-        int k = Math.min(NEIGHBOURS, n - 1);
-        if (k < 1) {
+        int k = NEIGHBOURS;
+        if (n <= k + 1) {
             return Double.NaN;
         }
         double sum = 0;
