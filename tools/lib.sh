@@ -92,13 +92,14 @@ mxd_maven() {
 # is out before the script goes on or exits (`exec 2> >(grep ...)` left an error line to arrive after the
 # shell prompt). java runs in the background only so that a trap can pass TERM, HUP and INT sent to the
 # script on to it; its standard input stays the script's. The filter ignores those signals and ends when
-# java's stderr closes.
+# java's stderr closes. SIGKILL cannot be passed on: MXD_LAUNCHER_PID names this script, and mxd's main
+# (LauncherWatch) halts the JVM when it is gone, so `kill -9` of ./mxd leaves no JVM running on as an orphan.
 mxd_run_java() {
   local rc=0 filter_pid
   exec 4> >(trap '' INT TERM HUP; exec grep -v --line-buffered '^WARNING: Using incubator modules' >&2)
   filter_pid=$!
   # shellcheck disable=SC2086  # MXD_JVM_FLAGS and MXD_JAVA_OPTS are whitespace-separated flag lists
-  "$JAVA" $MXD_JVM_FLAGS ${MXD_JAVA_OPTS:-} "$@" <&0 2>&4 4>&- &
+  MXD_LAUNCHER_PID=$$ "$JAVA" $MXD_JVM_FLAGS ${MXD_JAVA_OPTS:-} "$@" <&0 2>&4 4>&- &
   MXD_JAVA_PID=$!
   exec 4>&-
   trap 'kill -TERM "$MXD_JAVA_PID" 2>/dev/null' TERM HUP

@@ -10,6 +10,7 @@ module dev.mxd.text {
 
     exports dev.mxd.text;
     exports dev.mxd.text.eval;
+    exports dev.mxd.text.experts;
     exports dev.mxd.text.harvest;
     exports dev.mxd.text.minilm;
 }

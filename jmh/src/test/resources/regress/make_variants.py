@@ -1,5 +1,6 @@
-"""Makes the comparison's test inputs from wide.json, a real `./mxd bench --quick --save-baseline` run on a
-2-core AMD EPYC shared with other builds (load average 12 at its start, hence the wide spread).
+"""Makes the comparison's test inputs from wide.json, a real `./mxd bench --quick --save-baseline` run (5 rounds,
+so 5 forks of 2 measured iterations per benchmark) on a 2-core AMD EPYC shared with other builds (load average
+4.8 at its start and 29 near its end; the other load of its iterations 3 to 34 threads, hence the wide spread).
 
     python3 make_variants.py        (in this directory; needs scipy for JMH's 99.9 % error)
 
@@ -16,6 +17,10 @@ tight-load.json          tight.json with an other load (mxdOtherLoad) of 0.2 in 
 tight-slower20-load.json   tight-slower20.json, same other load 0.2
 tight-slower20-busier.json tight-slower20.json with an other load of 1.0: on 2 cores a 2-thread benchmark gets
                          2/3 of the machine instead of 2/2.2, which explains the 20 % loss
+tight-three-slow-forks.json  tight.json with the iterations of forks 1, 3 and 5 x 0.6 (24 % lower on average, all
+                         of it in three forks that ran slow while two ran as before)
+tight-one-fork.json      tight.json with each score's forks joined into one (a plain one-fork JMH result)
+tight-one-fork-slower20.json  the same of tight-slower20.json
 """
 import copy
 import json
@@ -104,3 +109,23 @@ def with_load(doc, load):
 write("tight-load.json", with_load(tight, 0.2))
 write("tight-slower20-load.json", with_load(slower, 0.2))
 write("tight-slower20-busier.json", with_load(slower, 1.0))
+
+
+def slow_forks(metric, which, factor):
+    metric["rawData"] = [[v * factor for v in f] if i in which else f for i, f in enumerate(metric["rawData"])]
+    rescore(metric, lambda v: v)
+
+
+write("tight-three-slow-forks.json", variant(tight, lambda m: slow_forks(m, {0, 2, 4}, 0.6)))
+
+
+def one_fork(doc):
+    d = copy.deepcopy(doc)
+    for b in d["jmh"]:
+        b["forks"] = 1
+    each_metric(d, lambda m: m.update(rawData=[[v for f in m["rawData"] for v in f]]))
+    return d
+
+
+write("tight-one-fork.json", one_fork(tight))
+write("tight-one-fork-slower20.json", one_fork(slower))

@@ -17,8 +17,40 @@ import java.util.Objects;
  * outputs. Close the layer (it frees what the backend packed or uploaded) before its {@link MxdModel}.
  */
 public abstract class MxdLayer implements AutoCloseable {
-    /** {@code -Dmxd.checkFinite=true}: reject NaN or infinite inputs and code values, naming the position. */
+    /**
+     * {@code -Dmxd.checkFinite=true}: reject NaN or infinite weights (at {@link Backend#load}), inputs and code
+     * values, naming the position. Off (the default), nothing is scanned and a non-finite value propagates to the
+     * outputs as IEEE arithmetic takes it (DESIGN §6); it never crashes.
+     */
     public static final boolean CHECK_FINITE = Boolean.getBoolean("mxd.checkFinite");
+
+    /**
+     * With {@link #CHECK_FINITE} on, checks that every floating-point tensor of {@code model} is finite; each
+     * backend's {@link Backend#load} calls it first. Off, it does nothing.
+     *
+     * @throws IllegalArgumentException naming the tensor, its shape and the element's row and column
+     */
+    public static void checkFiniteWeights(MxdModel model) {
+        if (!CHECK_FINITE) {
+            return;
+        }
+        for (var e : model.tensors().entrySet()) {
+            dev.mxd.tensor.Tensor t = e.getValue();
+            if (t.dtype() != dev.mxd.tensor.DType.F32) {
+                continue;
+            }
+            long[] shape = t.shape();
+            long cols = shape.length == 0 ? 1 : shape[shape.length - 1];
+            for (long i = 0, n = t.elementCount(); i < n; i++) {
+                float v = t.data().getAtIndex(dev.mxd.tensor.Tensor.F32_LE, i);
+                if (!Float.isFinite(v)) {
+                    throw new IllegalArgumentException("weight " + e.getKey() + java.util.Arrays.toString(shape)
+                            + " holds " + v + " at " + (shape.length > 1 ? "row " + i / cols + ", column " + i % cols
+                            : "element " + i) + " (mxd.checkFinite is on)");
+                }
+            }
+        }
+    }
 
     private final MxdConfig config;
     private final String backendName;

@@ -32,6 +32,7 @@ public final class OracleBackend implements Backend, TrainingBackend {
 
     @Override
     public MxdLayer load(MxdModel model) {
+        MxdLayer.checkFiniteWeights(model);
         return new Layer(new OracleMxd(model));
     }
 

@@ -34,4 +34,46 @@ public interface TrainingListener {
     record StepReport(long step, long steps, long tokens, double lr, Metrics.Summary batch, double deadFraction,
                       double tokensPerSecond) {
     }
+
+    /**
+     * A listener that other threads may read while the trainer runs (a progress display, a metrics endpoint): each
+     * {@link StepReport} is an immutable record published through a volatile field, so a reader sees one whole
+     * step, never the loss of one step with the step number of another. Forwards every call to {@code next}.
+     */
+    final class Latest implements TrainingListener {
+        private final TrainingListener next;
+        private volatile StepReport step;
+
+        /** @param next the listener to forward to (null: none) */
+        public Latest(TrainingListener next) {
+            this.next = next;
+        }
+
+        /** The last step's report, or null before the first step; safe from any thread. */
+        public StepReport step() {
+            return step;
+        }
+
+        @Override
+        public void onStep(StepReport report) {
+            step = report;
+            if (next != null) {
+                next.onStep(report);
+            }
+        }
+
+        @Override
+        public void onEvaluation(long step, Metrics.Summary metrics) {
+            if (next != null) {
+                next.onEvaluation(step, metrics);
+            }
+        }
+
+        @Override
+        public void onCheckpoint(long step, Path file) {
+            if (next != null) {
+                next.onCheckpoint(step, file);
+            }
+        }
+    }
 }

@@ -127,6 +127,50 @@ class TrainerTest {
         }
     }
 
+    /**
+     * A reader polling {@link TrainingListener.Latest} on another thread while the trainer runs sees whole steps
+     * only: tokens, learning rate and batch size agree with the step they came with, steps only go forward, and both
+     * threads end within a bound.
+     */
+    @Test
+    void aMetricsReaderOnAnotherThreadSeesNoTornValues() throws Exception {
+        ActivationSource data = teacherData(CFG, 3, 200, 0);
+        TrainingOptions opts = options(400).build();
+        TrainingListener.Latest latest = new TrainingListener.Latest(null);
+        java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicLong reads = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.ExecutorService reader = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try (MxdModel model = ReferenceInit.create(CFG, true, 7);
+             OracleTrainingKernels k = new OracleTrainingKernels(model);
+             Trainer trainer = new Trainer(k, data, opts, latest)) {
+            java.util.concurrent.Future<?> seen = reader.submit(() -> {
+                long last = 0;
+                while (!done.get()) {
+                    TrainingListener.StepReport r = latest.step();
+                    if (r == null) {
+                        continue;
+                    }
+                    assertTrue(r.step() >= last, "step went back from " + last + " to " + r.step());
+                    assertEquals(r.step() * opts.batchTokens(), r.tokens(), "tokens of step " + r.step());
+                    assertEquals(trainer.schedule().forUpdate(r.step()), r.lr(), "lr of step " + r.step());
+                    assertEquals(opts.batchTokens(), r.batch().tokens(), "batch of step " + r.step());
+                    assertEquals(400, r.steps());
+                    last = r.step();
+                    reads.incrementAndGet();
+                }
+                return null;
+            });
+            trainer.run();
+            done.set(true);
+            seen.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            assertEquals(400, latest.step().step());
+            assertTrue(reads.get() > 0, "the reader never saw a step");
+        } finally {
+            done.set(true);
+            reader.shutdownNow();
+        }
+    }
+
     @Test
     void aNonFiniteLossStopsNamingTheStepAndKeepsTheLastCheckpoint() throws IOException {
         ActivationSource clean = teacherData(CFG, 2, 96, 0);

@@ -14,7 +14,6 @@ import dev.mxd.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -54,21 +53,8 @@ final class ForwardCommand implements Callable<Integer> {
              // confined one would be copied through the heap on the way in and out.
              Arena arena = Arena.ofShared()) {
             MxdConfig cfg = m.config();
-            if (!in.names().contains("x")) {
-                throw new IllegalArgumentException(input + " has no tensor 'x' (it holds " + in.names() + ")");
-            }
-            Tensor x = in.tensor("x");
-            long[] shape = x.shape();
-            if (shape.length != 2 || shape[1] != cfg.inputDim() || shape[0] < 1 || shape[0] > Integer.MAX_VALUE) {
-                throw new IllegalArgumentException("input tensor 'x' has shape " + Arrays.toString(shape)
-                        + " but the model expects [T, " + cfg.inputDim() + "] with T >= 1");
-            }
-            if (!x.dtype().isFloating()) {
-                throw new IllegalArgumentException("input tensor 'x' has dtype " + x.dtype() + "; expected F32, F16, BF16 or F64");
-            }
-            int tokens = (int) shape[0];
-            // An F32 input is used where it is mapped; only other dtypes are converted.
-            Tensor x32 = x.dtype() == DType.F32 ? x : x.toF32(arena);
+            Tensor x32 = LayerFiles.x(in, input, cfg, arena);
+            int tokens = (int) x32.shape()[0];
             Backend chosen = backend == null ? Backends.select() : Backends.select(backend);
             MemorySegment y = arena.allocate((long) tokens * cfg.outputDim() * Float.BYTES, 64);
             Codes codes = Codes.allocate(arena, tokens, cfg.k());

@@ -4,6 +4,7 @@ import dev.mxd.text.RealText;
 import dev.mxd.text.TextSources;
 import dev.mxd.text.harvest.HarvestManifest;
 import dev.mxd.text.harvest.Harvester;
+import dev.mxd.text.harvest.TextFileCorpus;
 import dev.mxd.text.harvest.TextSource;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -16,7 +17,7 @@ import picocli.CommandLine.Spec;
 
 @Command(name = "harvest", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Reads the MLP input and output of one layer of " + RealText.MODEL + " on the Europarl corpus"
-                + " (European Parliament proceedings, one document a line) into an activation directory for ./mxd train.",
+                + " (European Parliament proceedings, one document a line) or your own text (--corpus) into an activation directory for ./mxd train.",
                 "Every real token (not [CLS] or [SEP]) of the documents, read in order, gives a row: x (the LayerNorm"
                         + " output that feeds the MLP), t (the MLP's output before the residual), doc (the corpus line),"
                         + " pos (the position in the sequence) and token (the id). Documents go whole to DIR/train or"
@@ -48,6 +49,11 @@ final class HarvestCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory (must not exist).")
     Path out;
 
+    @Option(names = "--corpus", paramLabel = "FILE",
+            description = "Your own text instead of Europarl: UTF-8, one document a line (empty lines are skipped), or a"
+                    + " .jsonl file with a \"text\" field a line. The manifest records the file and its sha256.")
+    Path corpus;
+
     @Option(names = "--seed", paramLabel = "S", defaultValue = "42",
             description = "Seed of the train/eval document split (default: ${DEFAULT-VALUE}).")
     long seed;
@@ -69,8 +75,13 @@ final class HarvestCommand implements Callable<Integer> {
         Harvester.Settings settings = new Harvester.Settings(layer, tokens, seed, evalFraction, shardTokens,
                 specialTokens);
         PrintWriter log = spec.commandLine().getOut();
+        TextFileCorpus own = corpus == null ? null : TextFileCorpus.open(corpus);   // checked before the model loads
+        if (own != null) {
+            log.printf(Locale.ROOT, "%s: %,d documents, %,d empty lines skipped, sha256 %s%n", corpus, own.documents(),
+                    own.emptyLines(), own.sha256());
+        }
         try (TextSource source = texts.open()) {
-            harvest(log, source, settings, out, false);
+            harvest(log, own == null ? source : source.withCorpus(own), settings, out, false);
         }
         return 0;
     }

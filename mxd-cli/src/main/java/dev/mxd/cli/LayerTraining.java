@@ -6,6 +6,7 @@ import dev.mxd.Kind;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdModel;
 import dev.mxd.checkpoint.ModelFiles;
+import dev.mxd.text.harvest.HarvestManifest;
 import dev.mxd.train.ActivationDirectory;
 import dev.mxd.train.Metrics;
 import dev.mxd.train.ReferenceInit;
@@ -74,7 +75,9 @@ final class LayerTraining {
             options.checkpoints(slicing.checkpointEvery(), checkpoint);
         }
         TrainingOptions opts = options.build();
-        MxdConfig annotated = opts.annotate(cfg);
+        // a layer trained on a harvest says which layer of which model it replaces, for codes, steer and eval
+        MxdConfig annotated = opts.annotate(HarvestManifest.exists(dir.directory())
+                ? HarvestManifest.read(dir.directory()).recordIn(cfg, dir.directory()) : cfg);
         Backend chosen = Backends.selectForTraining(backend);
         Files.createDirectories(out);
         try (MxdModel model = slicing.resume() ? MxdModel.zeros(TrainingCheckpoint.config(checkpoint))

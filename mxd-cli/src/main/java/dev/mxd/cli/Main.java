@@ -14,8 +14,9 @@ import picocli.CommandLine.ScopeType;
  */
 @Command(name = "mxd", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Mixture of Decoders (MxD) layers on the JVM.",
-        subcommands = {ForwardCommand.class, InfoCommand.class, ConvertCommand.class, TrainCommand.class, EvalCommand.class,
-                HarvestCommand.class, DemoCommand.class,
+        subcommands = {ForwardCommand.class, EncodeCommand.class, DecodeCommand.class, InfoCommand.class, ConvertCommand.class, TrainCommand.class, EvalCommand.class,
+                HarvestCommand.class, DemoCommand.class, StatsCommand.class, TopCommand.class, CodesCommand.class,
+                ExploreCommand.class, ServeCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
@@ -27,10 +28,11 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(new CommandLine(this), "a command is required (forward, info, convert, train, eval, harvest, demo, help)");
+        throw new CommandLine.ParameterException(new CommandLine(this), "a command is required (forward, encode, decode, info, convert, train, eval, harvest, demo, stats, top, codes, explore, serve, help)");
     }
 
     public static void main(String[] args) {
+        LauncherWatch.start(System.getenv(LauncherWatch.ENV));
         configureLogging(java.util.Arrays.asList(args).contains("--verbose"));
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }

@@ -42,14 +42,19 @@ class CliIT {
     private record Run(int exit, String out, String err) {
     }
 
-    private static Run mxd(String... args) throws IOException, InterruptedException {
+    /** {@code java <the project's JVM flags> -jar mxd-cli.jar args...}. */
+    static List<String> jarCommand(String... args) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(List.of(System.getProperty("mxd.jvmFlags", "--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED").split(" ")));
         cmd.add("-jar");
         cmd.add(JAR.toString());
         cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        return cmd;
+    }
+
+    private static Run mxd(String... args) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(jarCommand(args)).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
         byte[] out = p.getInputStream().readAllBytes();
         byte[] err = p.getErrorStream().readAllBytes();
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), "mxd did not finish");
@@ -67,6 +72,19 @@ class CliIT {
      * filter has finished loses the filter's lines. stdout and stderr go to files, read the moment the process has exited.
      */
     private Run launcher(String... args) throws IOException, InterruptedException {
+        Path out = dir.resolve("launcher.out"), err = dir.resolve("launcher.err");
+        ProcessBuilder pb = launcherProcess(args).redirectOutput(out.toFile()).redirectError(err.toFile());
+        try {
+            Process p = pb.start();
+            assertTrue(p.waitFor(120, TimeUnit.SECONDS), "./mxd did not finish");
+            return new Run(p.exitValue(), Files.readString(out), Files.readString(err));
+        } finally {
+            Files.delete(dir.resolve("checkout/mxd-cli/target"));   // the link, not this module's target/ (JUnit warns about links it must clean up)
+        }
+    }
+
+    /** The launcher copy described at {@link #launcher}, ready to start; the caller deletes checkout/mxd-cli/target. */
+    private ProcessBuilder launcherProcess(String... args) throws IOException {
         Path repo = Path.of("..").toAbsolutePath().normalize();
         Path root = dir.resolve("checkout");
         Files.createDirectories(root.resolve("tools"));
@@ -74,7 +92,7 @@ class CliIT {
         Files.copy(repo.resolve("mxd"), root.resolve("mxd"));
         Files.copy(repo.resolve("tools/lib.sh"), root.resolve("tools/lib.sh"));
         Files.copy(repo.resolve("pom.xml"), root.resolve("pom.xml"));
-        Path link = Files.createSymbolicLink(root.resolve("mxd-cli/target"), Path.of("target").toAbsolutePath());
+        Files.createSymbolicLink(root.resolve("mxd-cli/target"), Path.of("target").toAbsolutePath());
         Path stamp = Files.createFile(Files.createDirectories(root.resolve(".mxd")).resolve("build.stamp"));
         Files.setLastModifiedTime(stamp, java.nio.file.attribute.FileTime.from(java.time.Instant.now().plusSeconds(3600)));
         String path = System.getenv("PATH");
@@ -88,17 +106,51 @@ class CliIT {
 
         List<String> cmd = new ArrayList<>(List.of("bash", root.resolve("mxd").toString()));
         cmd.addAll(List.of(args));
-        Path out = dir.resolve("launcher.out"), err = dir.resolve("launcher.err");
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                .redirectOutput(out.toFile()).redirectError(err.toFile());
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         pb.environment().put("PATH", bin + ":" + path);
         pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+        return pb;
+    }
+
+    /**
+     * {@code kill -9} of the launcher ends its JVM too. It used to run on as an orphan: a training killed and
+     * restarted with --resume then had two trainers writing the same checkpoint.
+     */
+    @Test
+    void killingTheLauncherEndsItsJvm() throws Exception {
+        Path data = writeActivations("acts", 1000, 0, false);
+        Path out = dir.resolve("killed");
+        ProcessBuilder pb = launcherProcess(trainArgs(data, out, "--tokens", "64000000", "--checkpoint-every", "1"))
+                .redirectOutput(dir.resolve("killed.out").toFile()).redirectError(dir.resolve("killed.err").toFile());
         try {
-            Process p = pb.start();
-            assertTrue(p.waitFor(120, TimeUnit.SECONDS), "./mxd did not finish");
-            return new Run(p.exitValue(), Files.readString(out), Files.readString(err));
+            Process script = pb.start();
+            ProcessHandle java = null;
+            for (long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60); java == null; ) {
+                assertTrue(script.isAlive(), () -> "./mxd train ended early: " + read(dir.resolve("killed.err")));
+                assertTrue(System.nanoTime() < until, "no checkpoint written within 60 s");
+                if (Files.exists(out.resolve("checkpoint.safetensors"))) {
+                    java = script.descendants().filter(h -> h.info().command().orElse("").endsWith("java"))
+                            .findFirst().orElse(null);
+                }
+                Thread.sleep(50);
+            }
+            script.destroyForcibly();   // SIGKILL: no trap runs
+            assertTrue(script.waitFor(10, TimeUnit.SECONDS));
+            boolean ended = java.onExit().completeOnTimeout(null, 10, TimeUnit.SECONDS).join() != null || !java.isAlive();
+            if (!ended) {
+                java.destroyForcibly();
+            }
+            assertTrue(ended, "the JVM ran on after its launcher was killed");
         } finally {
-            Files.delete(link);   // the link, not this module's target/ (JUnit warns about links it must clean up)
+            Files.delete(dir.resolve("checkout/mxd-cli/target"));
+        }
+    }
+
+    private static String read(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (IOException e) {
+            return e.toString();
         }
     }
 
@@ -305,7 +357,11 @@ class CliIT {
 
     /** DIR/train (two shards) and DIR/eval of (x, teacher(x)) pairs, computed by the oracle. */
     private Path writeActivations(String name, int trainTokens, int evalTokens, boolean withEval) throws IOException {
-        Path data = dir.resolve(name);
+        return writeActivations(dir.resolve(name), trainTokens, evalTokens, withEval);
+    }
+
+    /** {@link #writeActivations(String, int, int, boolean)} into {@code data}; other CLI tests train on it too. */
+    static Path writeActivations(Path data, int trainTokens, int evalTokens, boolean withEval) throws IOException {
         try (MxdModel teacher = MxdModel.random(TEACHER, 17)) {
             OracleMxd oracle = new OracleMxd(teacher);
             SplittableRandom r = new SplittableRandom(5);
@@ -387,7 +443,7 @@ class CliIT {
         assertTrue(expected.fvu() < 1, kind + " learnt nothing: held-out FVU " + expected.fvu());
     }
 
-    private static String[] trainArgs(Path data, Path out, String... more) {
+    static String[] trainArgs(Path data, Path out, String... more) {
         List<String> a = new ArrayList<>(List.of("train", "--data", data.toString(), "--kind", "mxd", "--k", "3",
                 "--hidden", "8", "--experts", "12", "--out", out.toString(), "--batch", "64", "--tokens", "1280",
                 "--lr", "1e-2", "--seed", "3", "--backend", "cpu"));
@@ -547,6 +603,310 @@ class CliIT {
         assertTrue(((Number) d.get("nmse_cls")).doubleValue() > 0, d.toString());
         for (String key : new String[] {"dense_fraction", "l2_ratio", "relative_reconstruction_bias"}) {
             assertTrue(e.get(key) instanceof Number, key + " in " + e);
+        }
+    }
+
+    // ---- reading the experts: harvest --corpus, stats, top, codes, encode and decode ----------------------------
+
+    /** 29 documents and an empty line: English, HTML, French, Greek, Russian, Chinese, Arabic and an emoji. */
+    private static List<String> ownCorpus() {
+        List<String> lines = new ArrayList<>();
+        String[] base = {
+                "The Commission has presented its proposal on the internal market.",
+                "<p>Mr President, <b>the vote</b> will take place <a href=\"x\">tomorrow</a> at noon.</p>",
+                "Le Parlement européen a adopté la résolution à une large majorité.",
+                "Το Ευρωπαϊκό Κοινοβούλιο ενέκρινε το ψήφισμα.",
+                "Европейский парламент принял резолюцию большинством голосов.",
+                "欧洲议会以多数票通过了该决议。",
+                "وافق البرلمان الأوروبي على القرار بأغلبية كبيرة.",
+                "We welcome the report 😀 and thank the rapporteur for her work on fisheries."};
+        for (int i = 0; i < 29; i++) {
+            lines.add(base[i % base.length] + (i >= base.length ? " Item " + i + " of the agenda." : ""));
+            if (i == 11) {
+                lines.add("");
+            }
+        }
+        return lines;
+    }
+
+    @Test
+    void readingTheExpertsEndToEndOnTheRealModel() throws Exception {
+        List<String> lines = ownCorpus();
+        Path corpus = dir.resolve("corpus.txt");
+        Files.writeString(corpus, String.join("\n", lines) + "\n");
+        Path acts = dir.resolve("acts");
+        Run harvest = mxd("harvest", "--corpus", corpus.toString(), "--layer", "3", "--tokens", "100000",
+                "--eval-fraction", "0.3", "--out", acts.toString());
+        assertEquals(0, harvest.exit(), harvest.err());
+        assertTrue(harvest.out().contains("29 documents, 1 empty lines skipped"), harvest.out());
+        Map<?, ?> manifest = Json.parseObject(Files.readString(acts.resolve("manifest.json")), "manifest");
+        assertEquals(corpus.toAbsolutePath().normalize().toString(), manifest.get("corpus_file"));
+        assertEquals(java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                .digest(Files.readAllBytes(corpus))), manifest.get("corpus_sha256"));
+        long evalTokens = ((Number) ((Map<?, ?>) manifest.get("tokens")).get("eval")).longValue();
+        assertTrue(evalTokens > 0, manifest.toString());
+
+        Path model = dir.resolve("mxd");
+        Run train = mxd("train", "--data", acts.toString(), "--kind", "mxd", "--k", "4", "--hidden", "16", "--experts",
+                "24", "--batch", "32", "--out", model.toString(), "--backend", "cpu");
+        assertEquals(0, train.exit(), train.err());
+        Map<?, ?> recorded = (Map<?, ?>) Json.parseObject(Files.readString(model.resolve("cfg.json")), "cfg").get("harvest");
+        assertEquals(Map.of("model", "all-MiniLM-L6-v2", "layer", 3, "corpus", manifest.get("corpus"), "corpus_file",
+                manifest.get("corpus_file"), "corpus_sha256", manifest.get("corpus_sha256"), "data",
+                acts.toAbsolutePath().normalize().toString()), recorded);
+
+        // stats: the summary beside the tensors, over the eval split
+        Path stats = dir.resolve("stats.safetensors");
+        Run st = mxd("stats", "--model", model.toString(), "--data", acts.toString(), "--out", stats.toString(),
+                "--backend", "cpu");
+        assertEquals(0, st.exit(), st.err());
+        Map<?, ?> summary = Json.parseObject(Files.readString(dir.resolve("stats.json")), "stats.json");
+        assertEquals(evalTokens, ((Number) summary.get("tokens")).longValue());
+        assertEquals(24, summary.get("experts"));
+        assertEquals("eval", summary.get("split"));
+
+        // top, one expert: exactly one JSON object, examples by value, contexts cut from the document as written
+        int expert = ((Number) ((Map<?, ?>) ((List<?>) summary.get("most_frequent")).get(0)).get("expert")).intValue();
+        Run top = mxd("top", "--model", model.toString(), "--data", acts.toString(), "--expert", "" + expert, "--m", "5",
+                "--json", "--backend", "cpu");
+        assertEquals(0, top.exit(), top.err());
+        assertEquals(1, top.out().lines().count(), top.out());
+        Map<?, ?> one = Json.parseObject(top.out(), "top --json");
+        assertEquals(expert, one.get("expert"));
+        List<?> examples = (List<?>) one.get("examples");
+        assertEquals(5, examples.size(), one.toString());
+        double previous = Double.POSITIVE_INFINITY;
+        for (Object o : examples) {
+            Map<?, ?> x = (Map<?, ?>) o;
+            double v = ((Number) x.get("value")).doubleValue();
+            assertTrue(v <= previous, "sorted by value: " + examples);
+            previous = v;
+            Map<?, ?> c = (Map<?, ?>) x.get("context");
+            String line = lines.get(((Number) x.get("doc")).intValue());
+            String around = c.get("before") + "" + c.get("text") + c.get("after");
+            assertTrue(line.contains(around) && !((String) c.get("text")).isEmpty(), around + " in " + line);
+        }
+
+        // top --all: every expert, the same objects
+        Path all = dir.resolve("top.jsonl");
+        Run topAll = mxd("top", "--model", model.toString(), "--data", acts.toString(), "--all", "--m", "5", "--out",
+                all.toString(), "--backend", "cpu");
+        assertEquals(0, topAll.exit(), topAll.err());
+        List<String> jsonl = Files.readAllLines(all);
+        assertEquals(25, jsonl.size());
+        assertEquals("mxd-top-contexts/1", Json.parseObject(jsonl.get(0), "header").get("format"));
+        assertEquals(one, Json.parseObject(jsonl.get(1 + expert), "line of expert " + expert));
+
+        // codes: the layer from cfg.json, one object with K codes per real token
+        Run codes = mxd("codes", "--model", model.toString(), "--text", "Le vote 😀 aura lieu demain.", "--json",
+                "--backend", "cpu");
+        assertEquals(0, codes.exit(), codes.err());
+        assertEquals(1, codes.out().lines().count(), codes.out());
+        List<?> tokens = (List<?>) Json.parseObject(codes.out(), "codes --json").get("tokens");
+        StringBuilder texts = new StringBuilder();
+        for (Object o : tokens) {
+            Map<?, ?> t = (Map<?, ?>) o;
+            assertEquals(4, ((List<?>) t.get("codes")).size(), t.toString());
+            texts.append(t.get("text"));
+        }
+        assertEquals("Levote😀auralieudemain.", texts.toString());
+
+        // encode then decode equals forward; a widened, steered table decodes as the oracle says
+        Path x = acts.resolve("eval/00000.safetensors");
+        Path c = dir.resolve("codes.safetensors"), y = dir.resolve("y.safetensors"), f = dir.resolve("f.safetensors");
+        assertEquals(0, mxd("encode", "--model", model.toString(), "--input", x.toString(), "--output", c.toString(),
+                "--backend", "cpu").exit());
+        assertEquals(0, mxd("decode", "--model", model.toString(), "--input", x.toString(), "--codes", c.toString(),
+                "--output", y.toString(), "--backend", "cpu").exit());
+        assertEquals(0, mxd("forward", "--model", model.toString(), "--input", x.toString(), "--output", f.toString(),
+                "--backend", "cpu").exit());
+        try (SafetensorsFile cf = SafetensorsFile.open(c); SafetensorsFile yf = SafetensorsFile.open(y);
+             SafetensorsFile ff = SafetensorsFile.open(f)) {
+            assertEquals(-1L, cf.tensor("codes.index").data().mismatch(ff.tensor("codes.index").data()));
+            assertEquals(-1L, cf.tensor("codes.value").data().mismatch(ff.tensor("codes.value").data()));
+            assertEquals(-1L, yf.tensor("y").data().mismatch(ff.tensor("y").data()), "decode(encode(x)) = forward(x)");
+        }
+        steeredDecodeMatchesTheOracle(model, x, c);
+
+        // bad input: one line, exit 1, nothing written
+        Run outOfRange = mxd("top", "--model", model.toString(), "--data", acts.toString(), "--expert", "24");
+        assertEquals(1, outOfRange.exit(), outOfRange.err());
+        assertEquals("mxd: --expert 24 is out of range [0, 24) (n_experts of this MXD)\n", outOfRange.err());
+        String fixture = Path.of("..", "mxd-api", "src", "test", "resources", "fixtures", "forward", "mxd_gelu_glu_skip")
+                .toAbsolutePath().toString();
+        Path stats2 = dir.resolve("stats2.safetensors");
+        Run widths = mxd("stats", "--model", fixture, "--data", acts.toString(), "--out", stats2.toString());
+        assertEquals(1, widths.exit(), widths.err());
+        assertEquals(1, widths.err().lines().count(), widths.err());
+        assertTrue(widths.err().contains("has x rows of 384") && widths.err().contains("d_in = 7"), widths.err());
+        assertTrue(Files.notExists(stats2) && Files.notExists(dir.resolve("stats2.json")), "nothing written");
+        Run noManifest = mxd("codes", "--model", fixture, "--text", "hello");
+        assertEquals(1, noManifest.exit(), noManifest.err());
+        assertEquals(1, noManifest.err().lines().count(), noManifest.err());
+        assertTrue(noManifest.err().contains("records no harvest in its cfg.json"), noManifest.err());
+        assertEquals(2, mxd("top", "--model", model.toString(), "--data", acts.toString(), "--all").exit());
+    }
+
+    /** Token 0 gets an expert outside its top K with value 5 and token 1 loses its first expert (set to 0). */
+    private void steeredDecodeMatchesTheOracle(Path model, Path x, Path codesFile) throws Exception {
+        Path steered = dir.resolve("steered.safetensors"), y = dir.resolve("ys.safetensors");
+        float[] xs;
+        int tokens, k;
+        dev.mxd.Codes table;
+        try (SafetensorsFile xf = SafetensorsFile.open(x); SafetensorsFile cf = SafetensorsFile.open(codesFile)) {
+            Tensor xt = xf.tensor("x");
+            tokens = (int) xt.shape()[0];
+            xs = new float[tokens * 384];
+            MemorySegment.copy(xt.data(), Tensor.F32_LE, 0, xs, 0, xs.length);
+            k = (int) cf.tensor("codes.index").shape()[1];
+            table = dev.mxd.Codes.onHeap(tokens, k);
+            for (int t = 0; t < tokens; t++) {
+                for (int j = 0; j < k; j++) {
+                    table.set(t, j, cf.tensor("codes.index").data().getAtIndex(Tensor.I32_LE, (long) t * k + j),
+                            cf.tensor("codes.value").data().getAtIndex(Tensor.F32_LE, (long) t * k + j));
+                }
+            }
+        }
+        int outside = 0;
+        while (contains(table, 0, outside)) {
+            outside++;
+        }
+        dev.mxd.Codes edited = dev.mxd.Steering.none().add(outside, 5f).apply(table, t -> t == 0);
+        edited = dev.mxd.Steering.none().set(table.index(1, 0), 0f).apply(edited, t -> t == 1);
+        Map<String, Tensor> out = new java.util.LinkedHashMap<>();
+        out.put("codes.index", new Tensor(DType.I32, new long[] {tokens, edited.width()}, edited.indexSegment()));
+        out.put("codes.value", new Tensor(DType.F32, new long[] {tokens, edited.width()}, edited.valueSegment()));
+        SafetensorsWriter.write(steered, out, Map.of());
+        Run run = mxd("decode", "--model", model.toString(), "--input", x.toString(), "--codes", steered.toString(),
+                "--output", y.toString(), "--backend", "cpu");
+        assertEquals(0, run.exit(), run.err());
+        try (MxdModel m = ModelFiles.load(model); SafetensorsFile yf = SafetensorsFile.open(y)) {
+            float[] ys = new float[tokens * m.config().outputDim()];
+            MemorySegment.copy(yf.tensor("y").data(), Tensor.F32_LE, 0, ys, 0, ys.length);
+            dev.mxd.oracle.Agreement.requireClose("decode of steered codes", ys,
+                    new OracleMxd(m).decode(xs, tokens, OracleMxd.Codes64.of(edited)), m.config().outputDim());
+        }
+
+        // an index out of range: one line, exit 1, no output
+        dev.mxd.Codes bad = dev.mxd.Steering.none().add(24, 1f).apply(table);
+        out.put("codes.index", new Tensor(DType.I32, new long[] {tokens, bad.width()}, bad.indexSegment()));
+        out.put("codes.value", new Tensor(DType.F32, new long[] {tokens, bad.width()}, bad.valueSegment()));
+        SafetensorsWriter.write(steered, out, Map.of());
+        Path none = dir.resolve("none.safetensors");
+        Run rejected = mxd("decode", "--model", model.toString(), "--input", x.toString(), "--codes", steered.toString(),
+                "--output", none.toString());
+        assertEquals(1, rejected.exit(), rejected.err());
+        assertEquals("mxd: code index 24 at token 0, slot " + k + " is out of range [0, 24) (n_experts)\n", rejected.err());
+        assertTrue(Files.notExists(none), "nothing written");
+    }
+
+    private static boolean contains(dev.mxd.Codes codes, int t, int expert) {
+        for (int j = 0; j < codes.width(); j++) {
+            if (codes.index(t, j) == expert) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Test
+    void harvestRejectsABadCorpusByLine() throws Exception {
+        Path out = dir.resolve("acts");
+        Path jsonl = dir.resolve("docs.jsonl");
+        Files.writeString(jsonl, "{\"text\": \"one\"}\n{\"title\": \"two\"}\n");
+        Path latin1 = dir.resolve("latin1.txt");
+        Files.write(latin1, new byte[] {'o', 'k', '\n', '\n', 'd', (byte) 0xE9, 'j', 'a', '\n'});
+        Path empty = dir.resolve("empty.txt");
+        Files.writeString(empty, "\n\n");
+        Map<Path, String> expected = Map.of(
+                jsonl, jsonl + " line 2 has no \"text\" field",
+                latin1, latin1 + " line 3 is not valid UTF-8",
+                empty, empty + " holds no document (2 empty lines)");
+        for (Map.Entry<Path, String> e : expected.entrySet()) {
+            Run run = mxd("harvest", "--corpus", e.getKey().toString(), "--layer", "3", "--tokens", "100", "--out",
+                    out.toString());
+            assertEquals(1, run.exit(), run.err());
+            assertEquals(1, run.err().lines().count(), run.err());
+            assertTrue(run.err().startsWith("mxd: " + e.getValue()), run.err());
+            assertTrue(Files.notExists(out), "nothing written for " + e.getKey());
+        }
+    }
+
+    // ---- the explorer: explore and serve on a tiny harvest of the real model -------------------------------
+
+    @Test
+    void exploreWritesTheSiteAndServeAnswersOnTheRealModel() throws Exception {
+        Path data = dir.resolve("acts");
+        Run harvest = mxd("harvest", "--layer", "2", "--tokens", "1200", "--out", data.toString());
+        assertEquals(0, harvest.exit(), harvest.err());
+        Path model = dir.resolve("mxd");
+        Run train = mxd("train", "--data", data.toString(), "--kind", "mxd", "--k", "4", "--experts", "40",
+                "--hidden", "64", "--tokens", "2048", "--batch", "64", "--out", model.toString(), "--backend", "cpu");
+        assertEquals(0, train.exit(), train.err());
+
+        Path site = dir.resolve("site");
+        Path stats = dir.resolve("stats.safetensors"), top = dir.resolve("top.jsonl");
+        Run explore = mxd("explore", "--model", model.toString(), "--data", data.toString(), "--out", site.toString(),
+                "--stats", stats.toString(), "--top", top.toString(), "--backend", "cpu");
+        assertEquals(0, explore.exit(), explore.err());
+        assertTrue(explore.out().contains("40 expert pages"), explore.out());
+        assertTrue(Files.isRegularFile(stats) && Files.isRegularFile(top), "the computed files are written");
+        try (var pages = Files.list(site.resolve("experts"))) {
+            assertEquals(40, pages.count());
+        }
+        assertTrue(Files.readString(site.resolve("data/index.js")).contains("\"experts\":40"));
+        // Again from the files just written: the same pages.
+        String page = Files.readString(site.resolve("experts/0.html"));
+        Run again = mxd("explore", "--model", model.toString(), "--data", data.toString(), "--out", site.toString(),
+                "--stats", stats.toString(), "--top", top.toString(), "--backend", "cpu");
+        assertEquals(0, again.exit(), again.err());
+        assertEquals(page, Files.readString(site.resolve("experts/0.html")));
+
+        Path notASite = Files.createDirectories(dir.resolve("notes"));
+        Run refused = mxd("explore", "--model", model.toString(), "--data", data.toString(), "--out",
+                notASite.toString(), "--stats", stats.toString(), "--top", top.toString());
+        assertEquals(1, refused.exit());
+        assertEquals(1, refused.err().lines().count(), refused.err());
+        assertTrue(refused.err().contains("is not an explorer site"), refused.err());
+
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(List.of(System.getProperty("mxd.jvmFlags", "--add-modules jdk.incubator.vector").split(" ")));
+        cmd.addAll(List.of("-jar", JAR.toString(), "serve", "--model", model.toString(), "--data", data.toString(),
+                "--site", site.toString(), "--port", "0", "--held-out", "8", "--backend", "cpu"));
+        Process serve = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        try {
+            java.io.BufferedReader lines = new java.io.BufferedReader(
+                    new java.io.InputStreamReader(serve.getInputStream(), StandardCharsets.UTF_8));
+            String ready = null;
+            for (String line = lines.readLine(); line != null; line = lines.readLine()) {
+                if (line.startsWith("mxd explorer: http://127.0.0.1:")) {
+                    ready = line;
+                    break;
+                }
+            }
+            assertTrue(ready != null, "serve printed no address");
+            java.net.URI uri = java.net.URI.create(ready.substring("mxd explorer: ".length()).split(" ")[0]);
+            java.net.http.HttpClient client = java.net.http.HttpClient.newHttpClient();
+            java.net.http.HttpResponse<String> codes = client.send(java.net.http.HttpRequest.newBuilder(
+                            uri.resolve("api/codes")).header("Content-Type", "application/json")
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"text\": \"The Parliament voted.\"}"))
+                    .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, codes.statusCode(), codes.body());
+            assertTrue(codes.body().contains("\"text\":\"Parliament\""), codes.body());
+            java.net.http.HttpResponse<String> bad = client.send(java.net.http.HttpRequest.newBuilder(
+                            uri.resolve("api/steer")).header("Content-Type", "application/json")
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+                            "{\"text\": \"a vote\", \"expert\": 40, \"value\": 1, \"mode\": \"add\"}"))
+                    .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertEquals(400, bad.statusCode());
+            assertTrue(bad.body().contains("out of range"), bad.body());
+            assertEquals(200, client.send(java.net.http.HttpRequest.newBuilder(uri.resolve("experts/3.html")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode());
+        } finally {
+            serve.destroy();
+            assertTrue(serve.waitFor(30, TimeUnit.SECONDS), "serve did not stop");
         }
     }
 }

@@ -58,6 +58,7 @@ public final class CpuBackend implements Backend, TrainingBackend {
         if (model.isClosed()) {
             throw new IllegalStateException("cannot load a closed MxdModel onto backend " + NAME);
         }
+        MxdLayer.checkFiniteWeights(model);
         return CpuLayer.load(model, Kernels.get(), WorkerPool.shared());
     }
 

@@ -77,6 +77,7 @@ public final class OpenClBackend implements Backend {
         if (model.isClosed()) {
             throw new IllegalStateException("this MxdModel is closed");
         }
+        MxdLayer.checkFiniteWeights(model);
         KernelGeometry geometry = KernelGeometry.forDevice(device);
         try {
             return new OpenClLayer(model, device, geometry, device.localMemBytes());

@@ -53,7 +53,9 @@ class LayerLifecycleTest {
         try (MxdModel model = MxdModel.random(CONFIG, 2)) {
             float[] x = Oracle.inputs(5, CONFIG.inputDim(), 2);
             float[] first = null;
-            for (int cycle = 0; cycle < 25; cycle++) {
+            // ./mxd stress: a twentieth of its mxd.stress.cycles (PoCL builds the program on every load)
+            int cycles = Math.max(25, Integer.getInteger("mxd.stress.cycles", 0) / 20);
+            for (int cycle = 0; cycle < cycles; cycle++) {
                 try (MxdLayer layer = backend.load(model)) {
                     // context, queue, program, 5 kernels, the weights, then scratch grown by the calls
                     int loaded = ClObjects.live() - before;

@@ -44,4 +44,18 @@ class CheckFiniteTest {
             assertTrue(e2.getMessage().contains("token 3, slot 1"), e2.getMessage());
         }
     }
+
+    @ParameterizedTest(name = "[{0}]", allowZeroInvocations = true)
+    @MethodSource("backends")
+    void nonFiniteWeightIsRejectedAtLoadWithItsPosition(Backend backend) {
+        try (Fixture f = new Fixture(CFG, 4, 6)) {
+            String name = f.model.tensors().keySet().iterator().next();
+            var w = f.model.tensor(name);
+            long cols = w.shape()[w.shape().length - 1];
+            w.data().setAtIndex(dev.mxd.tensor.Tensor.F32_LE, 2 * cols + 1, Float.POSITIVE_INFINITY);
+            var e = assertThrows(IllegalArgumentException.class, () -> backend.load(f.model).close());
+            assertTrue(e.getMessage().contains(name) && e.getMessage().contains("row 2, column 1")
+                    && e.getMessage().contains("Infinity"), e.getMessage());
+        }
+    }
 }

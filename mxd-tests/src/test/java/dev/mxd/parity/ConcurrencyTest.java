@@ -11,13 +11,19 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** One loaded layer called from 8 threads at once gives each caller its single-threaded results, bit for bit. */
+/**
+ * One loaded layer called from 16 threads at once gives each caller its single-threaded results, bit for bit, and
+ * every caller ends within a time bound (a deadlock fails the test instead of hanging the build).
+ */
 class ConcurrencyTest {
-    private static final int CALLERS = 8;
+    private static final int CALLERS = 16;
+    private static final long BOUND_SECONDS = 300;
     private static final int ROUNDS = 3;
 
     static Stream<Backend> backends() {
@@ -26,7 +32,7 @@ class ConcurrencyTest {
 
     @ParameterizedTest(name = "[{0}]", allowZeroInvocations = true)
     @MethodSource("backends")
-    void eightCallersGetTheirSingleThreadedResults(Backend backend) throws Exception {
+    void sixteenCallersGetTheirSingleThreadedResults(Backend backend) throws Exception {
         MxdConfig cfg = MxdConfig.mxd(33, 65, 300, 17, 8, Activation.GELU, true, true);
         int tokens = 411;
         try (Fixture f = new Fixture(cfg, tokens, 77); MxdLayer layer = backend.load(f.model)) {
@@ -54,8 +60,14 @@ class ConcurrencyTest {
                         return null;
                     }));
                 }
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(BOUND_SECONDS);
                 for (Future<?> d : done) {
-                    d.get();
+                    try {
+                        d.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                    } catch (TimeoutException e) {
+                        throw new AssertionError(CALLERS + " callers not done within " + BOUND_SECONDS
+                                + " s: a deadlock, or a machine far slower than any seen", e);
+                    }
                 }
             } finally {
                 callers.shutdownNow();

@@ -4,6 +4,8 @@ import dev.mxd.Backend;
 import dev.mxd.Backends;
 import dev.mxd.DenseOps;
 import dev.mxd.text.harvest.Corpus;
+import dev.mxd.text.harvest.HarvestManifest;
+import dev.mxd.text.harvest.TextFileCorpus;
 import dev.mxd.text.harvest.TextSource;
 import dev.mxd.text.minilm.MiniLm;
 import dev.mxd.text.minilm.MiniLmTokenizer;
@@ -90,6 +92,23 @@ public final class RealText {
             }
         }
     };
+
+    /**
+     * The corpus a harvest read, as its manifest records it: the corpus file (checked against its SHA-256), or
+     * Europarl.
+     *
+     * @throws IllegalArgumentException when the manifest names a corpus this mxd does not have, or the file changed
+     */
+    public static Corpus corpusOf(HarvestManifest m) throws IOException {
+        if (m.corpusFile() != null) {
+            return TextFileCorpus.of(m);
+        }
+        if (m.corpus().equals(EUROPARL.name())) {
+            return EUROPARL;
+        }
+        throw new IllegalArgumentException("the harvest read " + m.corpus() + ", which this mxd does not have (it has "
+                + EUROPARL.name() + ")");
+    }
 
     private RealText() {
     }

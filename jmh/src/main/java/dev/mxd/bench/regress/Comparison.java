@@ -11,17 +11,24 @@ import java.util.Map;
  * <ul>
  *   <li>it got worse by more than the threshold: throughput fell below {@code (1 − threshold)} of the baseline's,
  *       or a time grew beyond {@code (1 + threshold)} of it;</li>
- *   <li>the change stands out of the spread of the iterations: the one-sided {@link MannWhitney} test of the two
- *       runs' per-iteration samples gives p &lt; {@value #ALPHA}.</li>
+ *   <li>the change stands out of the spread between forks: the one-sided {@link MannWhitney} test of the two runs'
+ *       fork means gives p &lt; {@value #ALPHA}.</li>
  * </ul>
- * The threshold keeps changes too small to matter (and the drift between runs that the iterations of one run
- * cannot show) from being flagged; the test keeps a large change made of a few disturbed iterations from being
- * flagged. Where both runs recorded the other load of each iteration ({@link LoadMonitor}: how many threads of
- * other processes wanted the cores), a regression must also hold after each iteration's score is corrected for it
- * (scaled by (P + load) / P on P cores, the share of the machine a P-thread benchmark gets under fair scheduling);
- * one that does not is "slower, machine busier", reported but not failing. Where a same-run calibration exists ({@link #CALIBRATION}) the row also gives the change of the
- * normalised score (score / calibration's score), which compares runs on different machines by ratio. A score
- * present on one side only is a row of its own, and one missing from this run counts as a failure.
+ * The unit of the test is the fork (a round of the suite, {@link Rounds}), not the iteration: the iterations of one
+ * fork share its JIT decisions, memory layout and the load of its minutes, so they are not independent samples, and
+ * a test over them takes one fork that happened to run slow for many pieces of evidence (a back-to-back run of one
+ * build read PoCL's forward as 17.5 % slower at p = 0.004 that way). Fork means are independent draws of what a
+ * fresh JVM measures, so the test needs several forks a side: {@link Suite} runs five or more rounds, and a score
+ * with too few forks for any p below {@value #ALPHA} says so ("too few forks") instead of passing silently.
+ *
+ * <p>The threshold keeps changes too small to matter from being flagged; the test keeps a large change made of one
+ * or two disturbed forks from being flagged. Where both runs recorded the other load of each iteration
+ * ({@link LoadMonitor}: how many threads of other processes wanted the cores), a regression must also be worse by
+ * more than the threshold after each iteration's score is corrected for it (scaled by (P + load) / P on P cores,
+ * the share of the machine a P-thread benchmark gets under fair scheduling) and averaged per fork; one that is not
+ * is "slower, machine busier", reported but not failing. Where a same-run calibration exists ({@link #CALIBRATION}) the row also gives
+ * the change of the normalised score (score / calibration's score), which compares runs on different machines by
+ * ratio. A score present on one side only is a row of its own, and one missing from this run counts as a failure.
  */
 final class Comparison {
     /** The significance level of the one-sided test. */
@@ -40,7 +47,7 @@ final class Comparison {
         BUSIER("slower, machine busier"),
         SAME("same"),
         FASTER("faster"),
-        TOO_FEW("too few samples"),
+        TOO_FEW("too few forks"),
         MISSING("MISSING in this run"),
         NEW("new, no baseline");
 
@@ -63,7 +70,7 @@ final class Comparison {
      * @param base             the baseline's score, null when it has none
      * @param now              this run's score, null when it has none
      * @param change           now / base − 1 (NaN unless both exist)
-     * @param p                the one-sided p-value that this run is worse (NaN unless both exist)
+     * @param p                the one-sided p-value that this run's fork means are worse (NaN unless both exist)
      * @param normalisedChange the same change of the normalised scores (NaN without a calibration on both sides)
      * @param calibration      the benchmark this one is normalised by, or empty
      * @param verdict          what the row says
@@ -128,23 +135,28 @@ final class Comparison {
                     + n.unit() + " (" + n.mode() + ") in this run: the scores cannot be compared");
         }
         double change = n.score() / b.score() - 1;
-        double pWorse = pWorse(b, b.samples(), n.samples());
+        double[] baseForks = b.forkMeans(b.samples());
+        double[] nowForks = n.forkMeans(n.samples());
+        double pWorse = pWorse(b, baseForks, nowForks);
         Verdict verdict;
-        if (beyond(-change, b) && MannWhitney.smallestP(b.samples().length, n.samples().length) >= ALPHA) {
+        if (beyond(-change, b) && MannWhitney.smallestP(b.forks(), n.forks()) >= ALPHA) {
             verdict = Verdict.TOO_FEW;
         } else if (beyond(-change, b)) {
             verdict = pWorse < ALPHA ? Verdict.REGRESSION : Verdict.SLOWER_NOISE;
-        } else if (beyond(change, b) && pWorse(b, n.samples(), b.samples()) < ALPHA) {
+        } else if (beyond(change, b) && pWorse(b, nowForks, baseForks) < ALPHA) {
             verdict = Verdict.FASTER;
         } else {
             verdict = Verdict.SAME;
         }
         if (verdict == Verdict.REGRESSION && baseCores > 0 && nowCores > 0 && b.otherLoad().length > 0
                 && n.otherLoad().length > 0) {
-            double[] bc = loadCorrected(b, baseCores);
-            double[] nc = loadCorrected(n, nowCores);
+            double[] bc = b.forkMeans(loadCorrected(b, baseCores));
+            double[] nc = n.forkMeans(loadCorrected(n, nowCores));
             double corrected = mean(nc) / mean(bc) - 1;
-            if (!(beyond(-corrected, b) && pWorse(b, bc, nc) < ALPHA)) {
+            // Only the size is asked again: the correction multiplies each fork by its own load factor, which
+            // spreads the fork means on both sides alike (other load 3 in one fork, 30 in the next), and a rank
+            // test on the corrected means would lose its power to that spread even when the loads were equal.
+            if (!beyond(-corrected, b)) {
                 verdict = Verdict.BUSIER;
             }
         }

@@ -3,14 +3,15 @@ package dev.mxd.bench.regress;
 import java.util.Arrays;
 
 /**
- * The one-sided Mann–Whitney U test (Wilcoxon rank-sum) on two sets of benchmark iterations: how likely a
- * separation at least this complete is when both sets come from the same distribution.
+ * The one-sided Mann–Whitney U test (Wilcoxon rank-sum) on two sets of benchmark measurements (the fork means of
+ * two runs, {@link Comparison}): how likely a separation at least this complete is when both sets come from the
+ * same distribution.
  *
- * <p>Why this test for benchmark iterations: it is exact at the 5–20 samples a run has (a bootstrap interval of
- * the ratio of means, resampling 8 values, is too narrow and flags noise); it makes no assumption about the shape
- * of the distribution, which on a shared machine is skewed by the iterations other processes slowed down; and one
- * such outlier moves a rank by one, not the mean by a third. It tests whether one run's iterations tend to lie
- * below the other's, not by how much: the comparison asks the size of the change of the scores separately.
+ * <p>Why this test: it is exact at the 5–10 forks a run has (a bootstrap interval of the ratio of means, resampling
+ * 5 values, is too narrow and flags noise); it makes no assumption about the shape of the distribution, which on a
+ * shared machine is skewed by the forks other processes slowed down; and one such outlier moves a rank by one, not
+ * the mean by a third. It tests whether one run's values tend to lie below the other's, not by how much: the
+ * comparison asks the size of the change of the scores separately.
  *
  * <p>Exact null distribution for n·m ≤ {@value #EXACT_LIMIT} (no-ties counts: benchmark scores are continuous,
  * ties are counted half and leave the exact p slightly low), normal approximation with continuity and tie

@@ -118,7 +118,14 @@ record RunDocument(ObjectNode environment, ArrayNode jmh, String source) {
                     + " is it JMH's -rf json output?");
         }
         List<Double> samples = new ArrayList<>();
-        for (JsonNode fork : forks) {
+        int[] forkSizes = new int[forks.size()];
+        for (int f = 0; f < forkSizes.length; f++) {
+            JsonNode fork = forks.get(f);
+            if (!(fork instanceof ArrayNode) || fork.isEmpty()) {
+                throw new BadInputException(where + ".rawData[" + f + "] is " + fork
+                        + ", not a fork's list of iterations");
+            }
+            forkSizes[f] = fork.size();
             for (JsonNode v : fork) {
                 if (!v.isNumber()) {
                     throw new BadInputException(where + ".rawData holds " + v + ", not a number");
@@ -133,7 +140,7 @@ record RunDocument(ObjectNode environment, ArrayNode jmh, String source) {
         JsonNode error = m.path("scoreError");
         return new Score(name, metric, params, backend, mode, text(m, "scoreUnit", where), score.asDouble(),
                 error.isNumber() ? error.asDouble() : Double.NaN,
-                samples.stream().mapToDouble(Double::doubleValue).toArray(), otherLoad);
+                samples.stream().mapToDouble(Double::doubleValue).toArray(), forkSizes, otherLoad);
     }
 
     /** The numbers of a JSON list (empty when the field is absent). */

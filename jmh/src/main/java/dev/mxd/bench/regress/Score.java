@@ -17,21 +17,52 @@ import java.util.TreeMap;
  * @param score     JMH's score (the mean of the samples for throughput and average time)
  * @param error     JMH's 99.9 % confidence half-width of the score; NaN when JMH gave none
  * @param samples   the measured iterations of all forks, in order
+ * @param forkSizes how many of {@code samples} each fork measured, in order (they sum to {@code samples.length})
  * @param otherLoad the other processes' runnable threads during each of those iterations ({@link LoadMonitor}),
  *                  or empty when not recorded
  */
 record Score(String benchmark, String metric, Map<String, String> params, String backend, String mode, String unit,
-        double score, double error, double[] samples, double[] otherLoad) {
+        double score, double error, double[] samples, int[] forkSizes, double[] otherLoad) {
 
     /** The package JMH names the benchmarks with, left out of every label. */
     static final String PACKAGE = "dev.mxd.bench.";
 
     Score {
         params = new TreeMap<>(params);
+        int total = 0;
+        for (int size : forkSizes) {
+            if (size <= 0) {
+                throw new BadInputException(benchmark + " has a fork with no measured iteration");
+            }
+            total += size;
+        }
+        if (total != samples.length) {
+            throw new BadInputException(benchmark + " has " + samples.length + " iterations but its forks hold "
+                    + total);
+        }
         if (otherLoad.length != 0 && otherLoad.length != samples.length) {
             throw new BadInputException(benchmark + " has " + samples.length + " iterations but the other load of "
                     + otherLoad.length);
         }
+    }
+
+    /** The number of forks (for a suite run in {@link Rounds}: of rounds). */
+    int forks() {
+        return forkSizes.length;
+    }
+
+    /** The mean of each fork's values of {@code perIteration} (one value per sample, in the samples' order). */
+    double[] forkMeans(double[] perIteration) {
+        double[] means = new double[forkSizes.length];
+        int at = 0;
+        for (int f = 0; f < forkSizes.length; f++) {
+            double sum = 0;
+            for (int i = 0; i < forkSizes[f]; i++) {
+                sum += perIteration[at++];
+            }
+            means[f] = sum / forkSizes[f];
+        }
+        return means;
     }
 
     /** What identifies this result across runs: {@code ForwardBenchmark.simd:tokens shape=small @cpu}. */

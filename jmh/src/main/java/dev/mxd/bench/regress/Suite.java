@@ -28,11 +28,11 @@ import org.openjdk.jmh.runner.options.VerboseMode;
  * ({@code TrainBenchmark}) for each available backend, the scalar paths on the CPU backend as calibrations.
  *
  * <p>The suite runs in {@link Rounds}: every benchmark in one fork, then every benchmark again in a new fork, so
- * that each benchmark's iterations are spread over the whole run and a burst of load from another process reaches
- * one round of it, not all. The iteration counts give the {@link MannWhitney} test its power: with n measured
- * iterations on each side the smallest p it can give is 1 / C(2n, n), 2.1e-5 for 3 rounds of 3 (quick) and 6.4e-9
- * for 3 rounds of 5 (full), far below {@link Comparison#ALPHA}, so a real change is flagged even when a few
- * iterations overlap.
+ * that each benchmark's forks are spread over the whole run and a burst of load from another process reaches one
+ * fork of it, not all. The fork is the unit of the {@link Comparison}'s test, so the round counts give it its power:
+ * with f forks on each side the smallest p the {@link MannWhitney} test can give is 1 / C(2f, f), 0.0040 for the
+ * quick suite's 5 rounds and 0.0011 for the full suite's 6, below {@link Comparison#ALPHA}. Quick forks are short
+ * (2 warm-up and 2 measured one-second iterations) so that five rounds still fit in under 5 minutes on 2 cores.
  *
  * @param name              {@code quick} or {@code full}
  * @param shapes            the MxD shapes ({@code small}, {@code gpt2})
@@ -45,10 +45,10 @@ import org.openjdk.jmh.runner.options.VerboseMode;
 record Suite(String name, String[] shapes, String[] sgemmSizes, int rounds, int warmups, int iterations,
         int iterationSeconds) {
 
-    /** Small shape, SGEMM 1024, 3 rounds of 3 + 3 one-second iterations: under 5 minutes on 2 cores. */
-    static final Suite QUICK = new Suite("quick", new String[] {"small"}, new String[] {"1024"}, 3, 3, 3, 1);
-    /** Both shapes (small and GPT-2), SGEMM 1024 and 2048, 3 rounds of 3 + 5 two-second iterations. */
-    static final Suite FULL = new Suite("full", new String[] {"small", "gpt2"}, new String[] {"1024", "2048"}, 3, 3, 5,
+    /** Small shape, SGEMM 1024, 5 rounds of 2 + 2 one-second iterations: under 5 minutes on 2 cores. */
+    static final Suite QUICK = new Suite("quick", new String[] {"small"}, new String[] {"1024"}, 5, 2, 2, 1);
+    /** Both shapes (small and GPT-2), SGEMM 1024 and 2048, 6 rounds of 2 + 3 two-second iterations. */
+    static final Suite FULL = new Suite("full", new String[] {"small", "gpt2"}, new String[] {"1024", "2048"}, 6, 2, 3,
             2);
 
     /**

@@ -83,13 +83,36 @@ class RegressMainTest {
 
     @Test
     void aTwentyPercentSlowdownWithinAWideSpreadIsNotSignificant() {
-        // wide.json ran on a loaded machine: the SGEMM and training iterations spread by tens of percent, the
-        // scalar forward's by a few
+        // wide.json ran on a loaded machine: its fork means spread by a factor of 1.5 (SGEMM) to 16 (training step)
         Outcome o = compare("wide.json", "wide-slower20.json");
         assertTrue(o.row("SgemmBenchmark.mxd size=1024 @cpu").contains("slower, within noise"), o.out());
         assertTrue(o.row("TrainBenchmark.step:tokens shape=small @cpu").contains("slower, within noise"), o.out());
-        assertTrue(o.row("ForwardBenchmark.scalar shape=small @cpu").contains("REGRESSION"), o.out());
-        assertEquals(1, o.exitCode(), o.out());
+        assertTrue(o.row("ForwardBenchmark.simd shape=small @opencl").contains("slower, within noise"), o.out());
+        assertTrue(!o.out().contains("REGRESSION"), o.out());
+        assertEquals(0, o.exitCode(), o.out());
+    }
+
+    @Test
+    void aSlowdownMadeOfSomeSlowForksIsWithinNoise() {
+        // three of five forks ran 40 % slow, two as in the baseline: what JVMs disturbed by other processes look
+        // like, not a change of the code. Over iterations (ten a side, two from each fork) the forward's scalar
+        // path would read as significant (p = 0.006); over fork means it is not (p = 0.048).
+        Outcome o = compare("tight.json", "tight-three-slow-forks.json");
+        assertEquals(0, o.exitCode(), o.out());
+        assertTrue(o.row("ForwardBenchmark.scalar shape=small @cpu").contains("-24.1%"), o.out());
+        assertTrue(o.row("ForwardBenchmark.scalar shape=small @cpu").contains("0.0476"), o.out());
+        assertTrue(o.row("ForwardBenchmark.scalar shape=small @cpu").contains("slower, within noise"), o.out());
+        assertTrue(o.row("SgemmBenchmark.mxd size=1024 @cpu").contains("slower, within noise"), o.out());
+        assertTrue(!o.out().contains("REGRESSION"), o.out());
+    }
+
+    @Test
+    void oneForkASideCannotBeSignificantAndSaysSo() {
+        // a plain JMH result of one fork: 20 % slower, but one fork mean a side can give no p below 0.5
+        Outcome o = compare("tight-one-fork.json", "tight-one-fork-slower20.json");
+        assertTrue(o.row("SgemmBenchmark.mxd size=1024 @cpu").contains("too few forks"), o.out());
+        assertTrue(o.out().contains("18 too few forks -> passed"), o.out());
+        assertEquals(0, o.exitCode(), o.out());
     }
 
     @Test
@@ -166,6 +189,12 @@ class RegressMainTest {
         o = run("--compare", noRaw.toString(), "--input", resource("tight.json").toString());
         assertEquals(2, o.exitCode(), o.err());
         assertTrue(o.err().contains("jmh[0] (a.B.c).primaryMetric has no \"rawData\""), o.err());
+
+        Path emptyFork = Files.writeString(dir.resolve("emptyfork.json"), "[{\"benchmark\": \"a.B.c\", \"mode\":"
+                + " \"thrpt\", \"primaryMetric\": {\"score\": 1.0, \"scoreUnit\": \"ops/s\", \"rawData\": [[1.0], []]}}]");
+        o = run("--compare", emptyFork.toString(), "--input", resource("tight.json").toString());
+        assertEquals(2, o.exitCode(), o.err());
+        assertTrue(o.err().contains("primaryMetric.rawData[1] is [], not a fork's list of iterations"), o.err());
     }
 
     @Test

@@ -33,22 +33,25 @@ class RoundsTest {
 
     @Test
     void roundsBecomeForksAndTheirLoadsFollow() {
-        ObjectNode first = REAL.jmh().get(0).deepCopy();
-        first.putArray(RunDocument.OTHER_LOAD).add(1).add(2).add(3).add(4).add(5).add(6).add(7).add(8);
+        // one fork of ten iterations, as a plain JMH run of one round writes it
+        RunDocument oneFork = RunDocument.read(RegressMainTest.resource("tight-one-fork.json"));
+        ObjectNode first = oneFork.jmh().get(0).deepCopy();
+        first.putArray(RunDocument.OTHER_LOAD).add(1).add(2).add(3).add(4).add(5).add(6).add(7).add(8).add(9).add(10);
         ObjectNode second = first.deepCopy();
         second.withArray("/primaryMetric/rawData").set(0, RunDocument.JSON.valueToTree(
-                new double[] {1, 1, 1, 1, 1, 1, 1, 1}));
+                new double[] {1, 1, 1, 1, 1, 1, 1, 1, 1, 1}));
         Rounds rounds = new Rounds();
         rounds.add(first);
         rounds.add(second);
         ObjectNode joined = rounds.results().getFirst();
         assertEquals(2, joined.path("forks").asInt());
         assertEquals(2, joined.path("primaryMetric").path("rawData").size());
-        assertEquals(16, joined.path(RunDocument.OTHER_LOAD).size());
-        double firstMean = REAL.jmh().get(0).path("primaryMetric").path("score").asDouble();
+        assertEquals(20, joined.path(RunDocument.OTHER_LOAD).size());
+        double firstMean = oneFork.jmh().get(0).path("primaryMetric").path("score").asDouble();
         assertEquals((firstMean + 1) / 2, joined.path("primaryMetric").path("score").asDouble(), 1e-9);
 
-        ObjectNode noLoad = REAL.jmh().get(0).deepCopy();
+        ObjectNode noLoad = oneFork.jmh().get(0).deepCopy();
+        noLoad.remove(RunDocument.OTHER_LOAD);
         Rounds mixed = new Rounds();
         mixed.add(first);
         mixed.add(noLoad);

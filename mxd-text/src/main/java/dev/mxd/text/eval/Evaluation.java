@@ -8,6 +8,7 @@ import dev.mxd.MxdModel;
 import dev.mxd.checkpoint.Json;
 import dev.mxd.text.TextSources;
 import dev.mxd.text.harvest.HarvestManifest;
+import dev.mxd.text.harvest.TextFileCorpus;
 import dev.mxd.text.harvest.TextSource;
 import dev.mxd.train.ActivationDirectory;
 import dev.mxd.train.ActivationSource;
@@ -135,11 +136,13 @@ public final class Evaluation {
         if (!m.model().equals(texts.model())) {
             return null;
         }
-        TextSource source = texts.open();
+        TextSource opened = texts.open();
         try {
-            return new Splice(splice(data, m, source, documents, positions).cosine(), m, source);
+            // a harvest of the user's own text reads that file again, not the source's built-in corpus
+            TextSource source = m.corpusFile() == null ? opened : opened.withCorpus(TextFileCorpus.of(m));
+            return new Splice(splice(data, m, source, documents, positions).cosine(), m, opened);
         } catch (Exception | Error e) {
-            source.close();
+            opened.close();
             throw e;
         }
     }

@@ -1,5 +1,6 @@
 package dev.mxd.text.harvest;
 
+import dev.mxd.MxdConfig;
 import dev.mxd.checkpoint.Json;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -28,12 +29,15 @@ import java.util.Objects;
  * @param evalDocuments   documents with tokens in {@code DIR/eval}
  * @param documentsRead   documents read from the corpus (from index 0 on), including ones without a real token
  * @param shardTokens     the most rows per shard
+ * @param corpusFile      for a user's text file ({@link TextFileCorpus}), its absolute path; null for a built-in corpus
+ * @param corpusSha256    that file's SHA-256 (lower-case hex), or null
  * @param specialTokens   whether the rows include {@code [CLS]} and {@code [SEP]} (false: the real tokens only)
  */
 public record HarvestManifest(int formatVersion, String model, int layer, int width, String corpus, long seed,
                               double evalFraction, int maxTokens, long tokensRequested, long trainTokens,
                               long evalTokens, int trainDocuments, int evalDocuments, int documentsRead,
-                              int shardTokens, boolean specialTokens) {
+                              int shardTokens, String corpusFile, String corpusSha256,
+                              boolean specialTokens) {
     /** The version of the activation-directory layout this code writes. */
     public static final int FORMAT_VERSION = 1;
     /** The file name inside the activation directory. */
@@ -42,6 +46,17 @@ public record HarvestManifest(int formatVersion, String model, int layer, int wi
     public HarvestManifest {
         Objects.requireNonNull(model, "model");
         Objects.requireNonNull(corpus, "corpus");
+        if ((corpusFile == null) != (corpusSha256 == null)) {
+            throw new IllegalArgumentException("a corpus file needs its sha256 and the other way round");
+        }
+    }
+
+    /** A manifest of a built-in corpus (no corpus file), real tokens only. */
+    public HarvestManifest(int formatVersion, String model, int layer, int width, String corpus, long seed,
+                           double evalFraction, int maxTokens, long tokensRequested, long trainTokens, long evalTokens,
+                           int trainDocuments, int evalDocuments, int documentsRead, int shardTokens) {
+        this(formatVersion, model, layer, width, corpus, seed, evalFraction, maxTokens, tokensRequested, trainTokens,
+                evalTokens, trainDocuments, evalDocuments, documentsRead, shardTokens, null, null, false);
     }
 
     /** Whether the corpus ran out before {@link #tokensRequested} tokens were read. */
@@ -70,6 +85,10 @@ public record HarvestManifest(int formatVersion, String model, int layer, int wi
         o.put("input_dim", width);
         o.put("output_dim", width);
         o.put("corpus", corpus);
+        if (corpusFile != null) {
+            o.put("corpus_file", corpusFile);
+            o.put("corpus_sha256", corpusSha256);
+        }
         o.put("seed", seed);
         o.put("eval_fraction", evalFraction);
         o.put("max_tokens_per_doc", maxTokens);
@@ -128,7 +147,57 @@ public record HarvestManifest(int formatVersion, String model, int layer, int wi
                 r.integer(o, "max_tokens_per_doc"), r.integral(o, "tokens_requested"),
                 r.integral(tokens, "train"), r.integral(tokens, "eval"),
                 r.integer(docs, "train"), r.integer(docs, "eval"), r.integer(docs, "read"),
-                r.integer(o, "shard_tokens"), r.flag(o, "special_tokens"));
+                r.integer(o, "shard_tokens"), o.containsKey("corpus_file") ? r.text(o, "corpus_file") : null,
+                o.containsKey("corpus_file") ? r.text(o, "corpus_sha256") : null, r.flag(o, "special_tokens"));
+    }
+
+    /** The field of a model's {@code cfg.json} that records the harvest it was trained on. */
+    public static final String CONFIG_FIELD = "harvest";
+
+    /**
+     * {@code cfg} with this harvest recorded under {@link #CONFIG_FIELD}: {@code model}, {@code layer},
+     * {@code corpus} (and {@code corpus_file}, {@code corpus_sha256} for a user's file) and {@code data}, the
+     * directory's absolute path; so that later commands know which layer of which model the trained layer replaces.
+     */
+    public MxdConfig recordIn(MxdConfig cfg, Path dir) {
+        Map<String, Object> h = new LinkedHashMap<>();
+        h.put("model", model);
+        h.put("layer", layer);
+        h.put("corpus", corpus);
+        if (corpusFile != null) {
+            h.put("corpus_file", corpusFile);
+            h.put("corpus_sha256", corpusSha256);
+        }
+        h.put("data", dir.toAbsolutePath().normalize().toString());
+        Map<String, Object> fields = new LinkedHashMap<>(cfg.otherFields());
+        fields.put(CONFIG_FIELD, h);
+        return cfg.withOtherFields(fields);
+    }
+
+    /**
+     * What a model's config records of its harvest ({@link #recordIn}).
+     *
+     * @param data the activation directory it was trained on
+     */
+    public record Recorded(String model, int layer, String corpus, Path data) {
+    }
+
+    /**
+     * The harvest recorded in {@code cfg}, or null when there is none.
+     *
+     * @throws IllegalArgumentException when the field is there but malformed
+     */
+    public static Recorded recordedIn(MxdConfig cfg) {
+        Object h = cfg.otherFields().get(CONFIG_FIELD);
+        if (h == null) {
+            return null;
+        }
+        if (h instanceof Map<?, ?> m && m.get("model") instanceof String model && m.get("layer") instanceof Number layer
+                && m.get("corpus") instanceof String corpus && m.get("data") instanceof String data) {
+            return new Recorded(model, layer.intValue(), corpus, Path.of(data));
+        }
+        throw new IllegalArgumentException("cfg.json field '" + CONFIG_FIELD + "' is " + Json.writeCompact(h)
+                + ", expected {\"model\", \"layer\", \"corpus\", \"data\"}");
     }
 
     /** Whether {@code dir} has a manifest file. */

@@ -215,7 +215,9 @@ public final class Harvester {
             return new HarvestManifest(HarvestManifest.FORMAT_VERSION, source.model(), settings.layer(),
                     source.encoder().width(), source.corpus().name(), settings.seed(), settings.evalFraction(),
                     source.maxTokens(), settings.tokens(), train.rows, eval.rows, train.documents, eval.documents,
-                    documentsRead, settings.shardTokens(), settings.specialTokens());
+                    documentsRead, settings.shardTokens(),
+                    source.corpus() instanceof TextFileCorpus f ? f.file().toString() : null,
+                    source.corpus() instanceof TextFileCorpus f ? f.sha256() : null, settings.specialTokens());
         }
 
         /** Encodes the pending documents as one group, then appends their rows in document order. */

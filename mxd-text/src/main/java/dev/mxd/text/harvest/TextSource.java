@@ -46,6 +46,14 @@ public record TextSource(String model, SentenceEncoder encoder, IntTokenizer tok
         return ids;
     }
 
+    /**
+     * The same model and tokenizer over another corpus. Both records share {@code resources}: close exactly one of
+     * them.
+     */
+    public TextSource withCorpus(Corpus other) {
+        return new TextSource(model, encoder, tokenizer, maxTokens, other, resources);
+    }
+
     @Override
     public void close() throws Exception {
         if (resources != null) {

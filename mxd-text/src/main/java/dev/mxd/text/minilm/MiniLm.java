@@ -194,6 +194,21 @@ public final class MiniLm implements SentenceEncoder {
      * @throws IllegalArgumentException as {@link #lastHiddenState}, naming the sequence
      */
     public List<float[]> lastHiddenStates(List<int[]> sequences, int layer, MlpHook hook) {
+        return run(sequences, layer, hook, false);
+    }
+
+    /** Runs the layers up to {@code layer}'s MLP input only: the later layers do not change it. */
+    @Override
+    public float[] mlpInput(int[] tokenIds, int layer) {
+        if (layer < 0 || layer >= LAYERS) {
+            throw new IllegalArgumentException("layer " + layer + " is out of range: the model has layers 0 to "
+                    + (LAYERS - 1));
+        }
+        return run(List.of(tokenIds), layer, null, true).getFirst();
+    }
+
+    /** The forward pass; with {@code stopAtMlpInput}, the result is {@code layer}'s MLP input instead. */
+    private List<float[]> run(List<int[]> sequences, int layer, MlpHook hook, boolean stopAtMlpInput) {
         Objects.requireNonNull(sequences, "sequences");
         if (sequences.isEmpty()) {
             throw new IllegalArgumentException("no sequences");
@@ -239,6 +254,10 @@ public final class MiniLm implements SentenceEncoder {
             w.attentionOut.apply(rows, context, mlpIn);
             add(mlpIn, x);
             layerNorm(w.attentionNorm, mlpIn, mlpIn, rows);
+            if (stopAtMlpInput && l == layer) {
+                x = mlpIn;
+                break;
+            }
             w.intermediate.apply(rows, mlpIn, hidden);
             w.output.apply(rows, hidden, mlpOut);
             if (hook != null && l == layer) {

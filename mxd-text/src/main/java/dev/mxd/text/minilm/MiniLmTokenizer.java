@@ -2,6 +2,7 @@ package dev.mxd.text.minilm;
 
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ai.djl.huggingface.tokenizers.jni.CharSpan;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -89,6 +90,49 @@ public final class MiniLmTokenizer implements AutoCloseable {
             out[i] = Math.toIntExact(ids[i]);
         }
         return out;
+    }
+
+    /**
+     * One text's tokens as {@link #encode} gives them, with each token's WordPiece string and where it stands in the
+     * text.
+     *
+     * @param ids    the token ids, {@code [CLS]} first and {@code [SEP]} last
+     * @param pieces each id's WordPiece string ({@code [CLS]}, {@code report}, {@code ##ing})
+     * @param start  each token's first char in the text, or −1 for a special token
+     * @param end    one past its last char, or −1 for a special token
+     */
+    public record Tokens(int[] ids, String[] pieces, int[] start, int[] end) {
+        /** The token's text as written (cased), or its piece for a special token. */
+        public String text(String text, int i) {
+            return start[i] < 0 ? pieces[i] : text.substring(start[i], end[i]);
+        }
+    }
+
+    /** The tokens of one text, as {@link #encode} with the strings and char offsets of each. */
+    public Tokens tokenize(String text) {
+        Objects.requireNonNull(text, "text");
+        Encoding encoding = tokenizer.encode(text);
+        long[] ids = encoding.getIds();
+        String[] pieces = encoding.getTokens();
+        CharSpan[] spans = encoding.getCharTokenSpans();
+        int n = ids.length;
+        int[] out = new int[n], start = new int[n], end = new int[n];
+        // The tokenizer counts code points; a String counts UTF-16 units, two for a character beyond U+FFFF.
+        int codePoints = text.codePointCount(0, text.length());
+        for (int i = 0; i < n; i++) {
+            out[i] = Math.toIntExact(ids[i]);
+            CharSpan span = spans == null || i >= spans.length ? null : spans[i];
+            // Special tokens have no span; a span outside the text is dropped too.
+            boolean inside = span != null && span.getStart() >= 0 && span.getStart() <= span.getEnd()
+                    && span.getEnd() <= codePoints;
+            start[i] = inside ? utf16(text, codePoints, span.getStart()) : -1;
+            end[i] = inside ? utf16(text, codePoints, span.getEnd()) : -1;
+        }
+        return new Tokens(out, pieces, start, end);
+    }
+
+    private static int utf16(String text, int codePoints, int codePoint) {
+        return codePoints == text.length() ? codePoint : text.offsetByCodePoints(0, codePoint);
     }
 
     @Override

@@ -30,6 +30,22 @@ public interface SentenceEncoder {
     float[] lastHiddenState(int[] tokenIds, int layer, MlpHook hook);
 
     /**
+     * The input of {@code layer}'s MLP for one sequence (what an {@link MlpHook} at that layer sees as
+     * {@code input}). This default runs the whole sequence; an implementation may stop at that layer.
+     *
+     * @return [n, width] row-major; a new array the caller owns
+     * @throws IllegalArgumentException as {@link #lastHiddenState}
+     */
+    default float[] mlpInput(int[] tokenIds, int layer) {
+        if (layer < 0 || layer >= layers()) {
+            throw new IllegalArgumentException("layer " + layer + " is out of range 0.." + (layers() - 1));
+        }
+        float[][] input = new float[1][];
+        lastHiddenState(tokenIds, layer, (n, in, out) -> input[0] = in.clone());
+        return input[0];
+    }
+
+    /**
      * Runs several sequences; an implementation may stack them into larger matrix products. Each result is what
      * {@link #lastHiddenState} gives for that sequence alone, up to float rounding; the same list of sequences
      * always gives the same results. This default runs them one by one.

@@ -89,6 +89,18 @@ class MiniLmTest {
         assertFalse(Arrays.equals(plain, zeroed), "a hook that replaces the MLP output changes the result");
     }
 
+    /** The early-stopping MLP input is, bit for bit, what a hook at that layer sees in the whole pass. */
+    @Test
+    void mlpInputIsWhatTheHookSees() {
+        int[] ids = sequences.getFirst().ids();
+        for (int layer = 0; layer < model.layers(); layer++) {
+            float[][] seen = new float[1][];
+            model.lastHiddenState(ids, layer, (tokens, in, out) -> seen[0] = in.clone());
+            assertArrayEquals(seen[0], model.mlpInput(ids, layer), "layer " + layer);
+        }
+        assertThrows(IllegalArgumentException.class, () -> model.mlpInput(ids, model.layers()));
+    }
+
     /**
      * What the hook sees is what the graph computes there: its output is the MLP applied to its input (ONNX weights,
      * in double), and at the last layer LayerNorm(input + output) is ONNX Runtime's last_hidden_state.

@@ -47,4 +47,22 @@ class MiniLmTokenizerTest {
         assertTrue(e.getMessage().contains("maxTokens = 1"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> MiniLmTokenizer.load(513));
     }
+
+    /** Offsets index the Java string (UTF-16), also after a character beyond U+FFFF, and give the text as written. */
+    @Test
+    void tokenizeGivesOffsetsIntoTheTextAsWritten() {
+        String text = "Très Bien 😀 東京 Parliament's";
+        try (MiniLmTokenizer t = MiniLmTokenizer.load(MiniLmTokenizer.DEFAULT_MAX_TOKENS)) {
+            MiniLmTokenizer.Tokens tokens = t.tokenize(text);
+            assertArrayEquals(t.encode(text), tokens.ids());
+            int n = tokens.ids().length;
+            assertEquals(-1, tokens.start()[0], "[CLS] has no span");
+            assertEquals(-1, tokens.start()[n - 1], "[SEP] has no span");
+            StringBuilder seen = new StringBuilder();
+            for (int i = 1; i < n - 1; i++) {
+                seen.append(tokens.text(text, i)).append('|');
+            }
+            assertEquals("Très|Bien|😀|東|京|Parliament|'|s|", seen.toString());
+        }
+    }
 }
