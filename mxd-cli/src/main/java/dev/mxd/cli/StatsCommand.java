@@ -15,8 +15,10 @@ import picocli.CommandLine.Spec;
         description = {"Per-expert statistics in one streamed pass over a split of an activation directory: how often each"
                 + " expert (TC, STC: hidden unit) fires, its mean and largest value, a histogram of its values in"
                 + " log-spaced bins; the dead (never fire) and dense (fire on more than 10%% of tokens) counts.",
-                "Writes the tensors to FILE (safetensors) and a JSON summary beside it (FILE with .json for"
-                        + " .safetensors). Memory grows with N, not with the tokens."})
+                "Writes count, frequency, mean, max, negative (values below 0) [N] and histogram [N, 34] (|value|: below"
+                        + " 1e-4, quarter decades to 1e4, above) to FILE (safetensors), and a JSON summary beside it (FILE"
+                        + " with .json for .safetensors): tokens, L0, dead, dense, the most frequent experts. Memory"
+                        + " grows with N, not with the tokens."})
 final class StatsCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

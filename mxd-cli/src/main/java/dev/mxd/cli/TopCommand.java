@@ -19,7 +19,7 @@ import picocli.CommandLine.Spec;
                 "--expert n prints one expert; with --json stdout holds one JSON object: {\"expert\", \"frequency\","
                         + " \"count\", \"examples\": [{\"doc\", \"pos\", \"token\", \"value\", \"context\": {\"before\","
                         + " \"text\", \"after\"}}], \"samples\": [... \"quantile\" ...]}, examples by value descending,"
-                        + " ties by (doc, pos). --all --out FILE writes every expert's object (JSON Lines).",
+                        + " ties by (doc, pos). --all --out FILE writes every expert's object, one a line after a header line (JSON Lines).",
                 "The text comes from the corpus and tokenizer recorded in DIR/manifest.json; frequency is over the split."})
 final class TopCommand implements Callable<Integer> {
     @Spec
