@@ -594,6 +594,16 @@ class CliIT {
         assertEquals(3, e.get("cosine_documents"));
         double cos = ((Number) e.get("embedding_cosine")).doubleValue();
         assertTrue(cos > 0 && cos <= 1, eval.out());
+        assertEquals("real", e.get("splice"));
+        Map<?, ?> d = (Map<?, ?>) e.get("downstream");
+        assertEquals(cos, ((Number) d.get("cosine_replaced")).doubleValue(), 0);
+        double zero = ((Number) d.get("cosine_zero_ablation")).doubleValue();
+        assertEquals((cos - zero) / (1 - zero), ((Number) d.get("score_zero_ablation")).doubleValue(), 1e-12);
+        assertTrue(d.containsKey("recall_at_10") && d.get("recall_at_10") == null, "3 documents: no recall@10 " + d);
+        assertTrue(((Number) d.get("nmse_cls")).doubleValue() > 0, d.toString());
+        for (String key : new String[] {"dense_fraction", "l2_ratio", "relative_reconstruction_bias"}) {
+            assertTrue(e.get(key) instanceof Number, key + " in " + e);
+        }
 
         // the experts: probing with detected labels (the tiny harvest has a document or two per language), steering
         String acts = out.resolve("activations").toString();
