@@ -63,7 +63,7 @@ final class LayerTraining {
      * Trains {@code cfg} on {@code dir} and writes the model to {@code out}.
      *
      * @param options        the run's settings (checkpoints are added from {@code slicing})
-     * @param backend        a backend name ({@code auto} trains on cpu when its pick does not train)
+     * @param backend        a backend name ({@code auto} trains on an OpenCL GPU where one exists, else on cpu)
      * @param evaluateAtEnd  whether to print the metrics on {@code DIR/eval} at the end (when it has tokens)
      * @return whether the run reached its last step (false: stopped early with a checkpoint to resume from) and the
      *         steps this call took

@@ -91,8 +91,8 @@ final class TrainCommand implements Callable<Integer> {
     long evalTokens;
 
     @Option(names = "--backend", paramLabel = "NAME",
-            description = "cpu, reference or auto (default: -Dmxd.backend, else $MXD_BACKEND, else auto; auto trains"
-                    + " on cpu when the backend it picks does not train).")
+            description = "cpu, opencl, reference or auto (default: -Dmxd.backend, else $MXD_BACKEND, else auto; auto trains"
+                    + " on an OpenCL GPU where one exists, else on cpu).")
     String backend;
 
     @Override

@@ -28,6 +28,8 @@ import org.lwjgl.system.MemoryUtil;
 final class KernelProgram {
     /** The sources of the backend, in compilation order (topk.cl uses the tile product of gemm.cl). */
     static final List<String> SOURCES = List.of("gemm.cl", "gather.cl", "topk.cl");
+    /** The training step's sources: the forward's (activate, gather_rows, the TopK) and the training kernels. */
+    static final List<String> TRAINING_SOURCES = List.of("gemm.cl", "gather.cl", "topk.cl", "train.cl");
     /** The sources of {@link OpenClDenseOps}' dense layer: gemm.cl's encoder, without GLU. */
     static final List<String> DENSE_SOURCES = List.of("gemm.cl");
     /** The sources of {@link OpenClDenseOps}' self-attention. */
@@ -69,8 +71,21 @@ final class KernelProgram {
      * match the float64 oracle (DESIGN §6).
      */
     static String options(KernelGeometry geometry, MxdConfig config, boolean topkListsLocal) {
+        return options(geometry, config, config.kind() == Kind.MXD, topkListsLocal);
+    }
+
+    /**
+     * The build options of the training program ({@link #TRAINING_SOURCES}) for {@code config}: those of
+     * {@link #options} with MXD=0, since the training forward writes the gate scores itself and partial_topk reads
+     * them as it reads z.
+     */
+    static String trainingOptions(KernelGeometry geometry, MxdConfig config, boolean topkListsLocal) {
+        return options(geometry, config, false, topkListsLocal);
+    }
+
+    private static String options(KernelGeometry geometry, MxdConfig config, boolean mxd, boolean topkListsLocal) {
         return "-cl-std=CL1.2 " + geometry.options() + " -DACTIVATION=" + activationMacro(config.activation())
-                + " -DGLU=" + bit(config.glu()) + " -DSKIP=" + bit(config.skip()) + " -DMXD=" + bit(config.kind() == Kind.MXD)
+                + " -DGLU=" + bit(config.glu()) + " -DSKIP=" + bit(config.skip()) + " -DMXD=" + bit(mxd)
                 + " -DTOPK_LISTS_LOCAL=" + bit(topkListsLocal);
     }
 

@@ -8,6 +8,8 @@ import dev.mxd.MxdBackendException;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdLayer;
 import dev.mxd.MxdModel;
+import dev.mxd.train.TrainingBackend;
+import dev.mxd.train.TrainingKernels;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -26,9 +28,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * one (with the list of devices), or a kernel build failure (with the compiler's build log). The outcome is
  * kept per device setting for the life of the process.
  *
- * <p>{@link #load} returns a layer that owns its own OpenCL context; close the layer before the model.
+ * <p>{@link #load} returns a layer that owns its own OpenCL context; close the layer before the model. It also
+ * trains ({@link #kernels}: {@link OpenClTrainingKernels}, with their own context), on a device with double
+ * precision; {@code auto} picks it for training, as for inference, only where the device is a GPU.
  */
-public final class OpenClBackend implements Backend {
+public final class OpenClBackend implements Backend, TrainingBackend {
     /** The name used by {@code -Dmxd.backend}. */
     public static final String NAME = "opencl";
     /** The system property naming the device: an index or a part of the device name. */
@@ -87,6 +91,37 @@ public final class OpenClBackend implements Backend {
             }
             // the compiler caps these kernels below 256 work-items (registers): the 64-work-item geometry
             return new OpenClLayer(model, device, KernelGeometry.FAT, device.localMemBytes());
+        }
+    }
+
+    @Override
+    public boolean trains() {
+        return true;
+    }
+
+    /**
+     * Training kernels on the chosen device, holding {@code model}'s parameters and AdamW's moments in device
+     * buffers; the caller closes them, then the model.
+     *
+     * @throws MxdBackendException   when the backend is unavailable, the device cannot build the training kernels
+     *                               (such as a device without {@code cl_khr_fp64}, with the build log), or fails
+     * @throws IllegalStateException when the model is closed
+     */
+    @Override
+    public TrainingKernels kernels(MxdModel model) {
+        Objects.requireNonNull(model, "model");
+        ClDevice device = availableDevice();
+        if (model.isClosed()) {
+            throw new IllegalStateException("cannot train a closed MxdModel on backend " + NAME);
+        }
+        KernelGeometry geometry = KernelGeometry.forDevice(device);
+        try {
+            return new OpenClTrainingKernels(model, device, geometry);
+        } catch (OpenClLayer.GroupTooLargeException e) {
+            if (geometry == KernelGeometry.FAT) {
+                throw e;
+            }
+            return new OpenClTrainingKernels(model, device, KernelGeometry.FAT);
         }
     }
 

@@ -31,9 +31,6 @@ import java.util.concurrent.locks.ReentrantLock;
  * releases every OpenCL object in reverse order of creation.
  */
 final class OpenClLayer extends MxdLayer {
-    /** Upper bound on expert slices of the TopK, so the merge's cursors fit in 4 KiB of local memory. */
-    private static final int MAX_SLICES = 1024;
-
     private final ClDevice device;
     private final KernelGeometry geometry;
     private final int in, hidden, out, k, codeSpace;
@@ -45,12 +42,13 @@ final class OpenClLayer extends MxdLayer {
     private final ClObjects objects = new ClObjects();
     private final ClQueue cl;
     private final long context;
-    private final long encoder, decoder, gather, partialTopk, mergeTopk;
+    private final long encoder, decoder, gather;
+    private final CodeSelection selection;
     private final boolean topkListsLocal;
     // weights, packed at load; 0 where the config has no such tensor
     private final long wEnc, bEnc, wGluT, bGlu, wDec, gateT, gateBias, cRows, wSkipT, bDecOut;
     // scratch, grown on demand and reused across calls
-    private final ClQueue.Scratch x, z, m, y, codeIdx, codeVal, partVal, partIdx;
+    private final ClQueue.Scratch x, z, m, y, codeIdx, codeVal;
 
     /**
      * Builds the kernels and uploads the weights of {@code model}.
@@ -84,20 +82,15 @@ final class OpenClLayer extends MxdLayer {
             this.y = cl.scratch("y [T, O]");
             this.codeIdx = cl.scratch("code indices [T, width]");
             this.codeVal = cl.scratch("code values [T, width]");
-            this.partIdx = cl.scratch("partial top-K indices [T, slices, K]");
-            this.partVal = cl.scratch("partial top-K values [T, slices, K]");
             long program = KernelProgram.build(objects, context, device, KernelProgram.backendSources(),
                     KernelProgram.options(geometry, cfg, topkListsLocal));
             encoder = KernelProgram.kernel(objects, program, "encoder");
             decoder = KernelProgram.kernel(objects, program, "decoder");
             gather = KernelProgram.kernel(objects, program, "gather_rows");
-            partialTopk = KernelProgram.kernel(objects, program, "partial_topk");
-            mergeTopk = KernelProgram.kernel(objects, program, "merge_topk");
             cl.requireGroupSize(encoder, "encoder", geometry.groupSize());
             cl.requireGroupSize(decoder, "decoder", geometry.groupSize());
-            cl.requireGroupSize(partialTopk, "partial_topk", geometry.groupSize());
             cl.requireGroupSize(gather, "gather_rows", geometry.groupSize());
-            cl.requireGroupSize(mergeTopk, "merge_topk", geometry.mergeGroup());
+            selection = new CodeSelection(cl, device, geometry, program, topkListsLocal, objects);
 
             wEnc = upload(model, "W_enc", false);
             bEnc = upload(model, "b_enc", false);
@@ -208,30 +201,7 @@ final class OpenClLayer extends MxdLayer {
             depth = 0;
             cols = hidden;
         }
-        int blocks = Math.ceilDiv(tokens, geometry.tileM());
-        int chunks = Math.ceilDiv(cols, geometry.tileN());
-        // Enough work-groups to fill the device: split the columns into slices when there are few token blocks.
-        int target = Math.max(16, 8 * device.computeUnits());
-        int slices = Math.clamp(Math.ceilDiv(target, blocks), 1, Math.min(chunks, MAX_SLICES));
-        int chunksPerSlice = Math.ceilDiv(chunks, slices);
-        slices = Math.ceilDiv(chunks, chunksPerSlice);
-        long partValues = slices == 1 ? val : partVal.ensure((long) tokens * slices * k * Float.BYTES);
-        long partIndices = slices == 1 ? idx : partIdx.ensure((long) tokens * slices * k * Integer.BYTES);
-
-        ClQueue.Args args = new ClQueue.Args(partialTopk, "partial_topk").buffers(scores, gateT, gateBias)
-                .ints(tokens, depth, cols, k, chunksPerSlice * geometry.tileN()).buffers(partValues, partIndices);
-        if (topkListsLocal) {
-            args.local((long) geometry.tileM() * k * Float.BYTES).local((long) geometry.tileM() * k * Integer.BYTES);
-        }
-        cl.launch(partialTopk, "partial_topk", (long) slices * geometry.localN(), (long) blocks * geometry.localM(),
-                geometry.localN(), geometry.localM());
-
-        if (slices > 1) {
-            int group = Math.min(geometry.mergeGroup(), Integer.highestOneBit(slices - 1) << 1);
-            new ClQueue.Args(mergeTopk, "merge_topk").buffers(partValues, partIndices).ints(slices, k).buffers(val, idx)
-                    .local((long) slices * Integer.BYTES);
-            cl.launch(mergeTopk, "merge_topk", (long) tokens * group, 1, group, 1);
-        }
+        selection.select(tokens, scores, depth, cols, k, gateT, gateBias, idx, val);
     }
 
     /** y [tokens, O] from codes [tokens, width] already on the device; x is on the device. */
