@@ -13,4 +13,6 @@ module dev.mxd.text {
     exports dev.mxd.text.experts;
     exports dev.mxd.text.harvest;
     exports dev.mxd.text.minilm;
+    exports dev.mxd.text.probe;
+    exports dev.mxd.text.steer;
 }

@@ -15,7 +15,14 @@ import java.lang.foreign.ValueLayout;
  *   <li>{@link #nmse()}: {@code Σ‖y − t‖² / Σ‖t‖²};</li>
  *   <li>{@link #l0()}: non-zero codes per token, averaged (TC codes may be negative: non-zero, not positive);</li>
  *   <li>{@link #firingCounts()}, {@link #firingFrequencies()}, {@link #deadFraction()}: per code index (expert, or hidden unit of a TC), the
- *       number of tokens in which it had a non-zero code; the fraction that never did.</li>
+ *       number of tokens in which it had a non-zero code; the fraction that never did (the window is the
+ *       tokens added);</li>
+ *   <li>{@link #denseFraction()}: the fraction of code indices that fired on more than 10 % of the tokens
+ *       added (SAEBench's "dense" latents);</li>
+ *   <li>{@link #l2Ratio()}: the mean over tokens of {@code ‖y‖ / ‖t‖} (SAELens's {@code l2_ratio}: below 1, the
+ *       layer shrinks its outputs);</li>
+ *   <li>{@link #relativeReconstructionBias()}: {@code Σ‖y‖² / Σ⟨t, y⟩} (SAEBench's relative reconstruction
+ *       bias: 1 for an unbiased scale, the γ that minimises {@code ‖γ·y − t‖} is its inverse).</li>
  * </ul>
  * A target row of zero norm is rejected with an exception naming the row (the reference divides by it and
  * produces inf/NaN). Not thread-safe.
@@ -32,6 +39,9 @@ public final class Metrics {
     private final double[] mean;    // per output column, over every token added (Chan's merge)
     private double m2;              // Σ ‖t − mean‖²
     private long nonZeroCodes;
+    private double normRatioSum;    // Σ_t ‖y‖ / ‖t‖
+    private double sqOutput;        // Σ ‖y‖²
+    private double dotTargetOutput; // Σ ⟨t, y⟩
 
     /**
      * @param outputDim O, the width of y and t
@@ -103,14 +113,20 @@ public final class Metrics {
         }
         double[] batchMean = new double[outDim];
         for (int r = 0; r < tokens; r++) {
+            double yy = 0;
             for (int o = 0; o < outDim; o++) {
                 double tv = t.getAtIndex(F32, (long) r * outDim + o);
-                double d = y.getAtIndex(F32, (long) r * outDim + o) - tv;
+                double yv = y.getAtIndex(F32, (long) r * outDim + o);
+                double d = yv - tv;
                 normalisedSum += d * d / norms[r];
                 sqErr += d * d;
                 sqTarget += tv * tv;
+                yy += yv * yv;
+                dotTargetOutput += tv * yv;
                 batchMean[o] += tv;
             }
+            sqOutput += yy;
+            normRatioSum += Math.sqrt(yy) / norms[r];
         }
         double batchM2 = 0;
         for (int o = 0; o < outDim; o++) {
@@ -191,6 +207,27 @@ public final class Metrics {
             }
         }
         return (double) dead / fired.length;
+    }
+
+    /** The fraction of code indices that fired on more than 10 % of the tokens added; NaN before any token. */
+    public double denseFraction() {
+        long dense = 0;
+        for (long f : fired) {
+            if (f > 0.1 * tokens) {
+                dense++;
+            }
+        }
+        return tokens == 0 ? Double.NaN : (double) dense / fired.length;
+    }
+
+    /** The mean over tokens of {@code ‖y‖ / ‖t‖}; NaN before any token. */
+    public double l2Ratio() {
+        return normRatioSum / tokens;
+    }
+
+    /** {@code Σ‖y‖² / Σ⟨t, y⟩}; NaN before any token, infinite or negative when y is orthogonal to or against t. */
+    public double relativeReconstructionBias() {
+        return sqOutput / dotTargetOutput;
     }
 
     /** The scalar metrics as a record. */

@@ -94,6 +94,65 @@ class MetricsTest {
     }
 
     @Test
+    void denseL2RatioAndReconstructionBiasAgainstBruteForceDouble() {
+        SplittableRandom r = new SplittableRandom(11);
+        int tokens = 53, o = 7, codeSpace = 9;
+        float[] y = new float[tokens * o], t = new float[tokens * o];
+        for (int i = 0; i < y.length; i++) {
+            t[i] = (float) (2 + r.nextGaussian());
+            y[i] = (float) (0.7 * t[i] + 0.3 * r.nextGaussian());
+        }
+        // index 0 fires on every token, 1 on every 9th (6 of 53 > 10 %), 2 on every 11th (5 of 53 < 10 %),
+        // 3 on 4 tokens and 4 on 6 (the 10 % line, 5.3, lies between 2 and 4), the rest never
+        Codes c = Codes.onHeap(tokens, 3);
+        for (int i = 0; i < tokens; i++) {
+            c.set(i, 0, 0, 1f);
+            c.set(i, 1, i % 9 == 0 ? 1 : 3, i % 9 == 0 || i < 5 ? 0.5f : 0f);
+            c.set(i, 2, i % 11 == 0 ? 2 : 4, i % 11 == 0 || i >= 47 ? -0.25f : 0f);
+        }
+        Metrics m = new Metrics(o, codeSpace);
+        m.add(MemorySegment.ofArray(Arrays.copyOf(y, 20 * o)), MemorySegment.ofArray(Arrays.copyOf(t, 20 * o)),
+                sliceCodes(c, 0, 20), 20);
+        m.add(MemorySegment.ofArray(Arrays.copyOfRange(y, 20 * o, tokens * o)),
+                MemorySegment.ofArray(Arrays.copyOfRange(t, 20 * o, tokens * o)), sliceCodes(c, 20, tokens), tokens - 20);
+        double ratio = 0, yy = 0, ty = 0;
+        long[] fired = new long[codeSpace];
+        for (int i = 0; i < tokens; i++) {
+            double ny = 0, nt = 0;
+            for (int j = 0; j < o; j++) {
+                double a = y[i * o + j], b = t[i * o + j];
+                ny += a * a;
+                nt += b * b;
+                ty += a * b;
+            }
+            yy += ny;
+            ratio += Math.sqrt(ny) / Math.sqrt(nt);
+            for (int j = 0; j < 3; j++) {
+                if (c.value(i, j) != 0) {
+                    fired[c.index(i, j)]++;
+                }
+            }
+        }
+        long dense = Arrays.stream(fired).filter(f -> f > 0.1 * tokens).count();
+        assertEquals(3, dense);   // 0 (53), 1 (6) and 4 (6): a count that a wrong threshold or window would change
+        assertEquals((double) dense / codeSpace, m.denseFraction(), 0);
+        assertEquals(ratio / tokens, m.l2Ratio(), 1e-12);
+        assertEquals(yy / ty, m.relativeReconstructionBias(), 1e-12);
+        assertTrue(m.l2Ratio() < 0.9 && m.relativeReconstructionBias() < 0.9, "y shrinks t by 0.7 here");
+        assertTrue(Double.isNaN(new Metrics(o, codeSpace).denseFraction()));
+    }
+
+    private static Codes sliceCodes(Codes all, int from, int to) {
+        Codes c = Codes.onHeap(to - from, all.width());
+        for (int i = from; i < to; i++) {
+            for (int j = 0; j < all.width(); j++) {
+                c.set(i - from, j, all.index(i, j), all.value(i, j));
+            }
+        }
+        return c;
+    }
+
+    @Test
     void zeroNormTargetRowIsNamedAndNothingIsAdded() {
         Metrics m = new Metrics(2, 3);
         Codes c = codes(new int[][] {{0}, {1}, {2}}, new float[][] {{1}, {1}, {1}});

@@ -72,6 +72,12 @@ final class ExpertFiles {
             requireModel(o.stats, stats.about().get("model"), o.model);
             requireModel(o.top, top.header().get("model"), o.model);
         } else {
+            // Before the pass, so that a directory that cannot be made fails at once.
+            for (Path file : new Path[] {o.stats, o.top}) {
+                if (file != null) {
+                    Files.createDirectories(file.toAbsolutePath().getParent());
+                }
+            }
             try (ExpertData d = ExpertData.open(o.model, o.data, o.split, o.backend)) {
                 ExpertData.Computed c = d.statsAndTop(o.model, o.data, o.m, null, o.batch);
                 if (c.note() != null) {

@@ -66,9 +66,14 @@ final class HarvestCommand implements Callable<Integer> {
             description = "Rows per shard at most (default: ${DEFAULT-VALUE}).")
     int shardTokens;
 
+    @Option(names = "--special-tokens", description = "Also keep the rows of [CLS] and [SEP] (they count towards"
+            + " --tokens); by default only the real tokens are kept.")
+    boolean specialTokens;
+
     @Override
     public Integer call() throws Exception {
-        Harvester.Settings settings = new Harvester.Settings(layer, tokens, seed, evalFraction, shardTokens);
+        Harvester.Settings settings = new Harvester.Settings(layer, tokens, seed, evalFraction, shardTokens,
+                specialTokens);
         PrintWriter log = spec.commandLine().getOut();
         TextFileCorpus own = corpus == null ? null : TextFileCorpus.open(corpus);   // checked before the model loads
         if (own != null) {
@@ -84,9 +89,9 @@ final class HarvestCommand implements Callable<Integer> {
     /** Harvests with a progress line and a summary; shared with {@code ./mxd demo}. */
     static HarvestManifest harvest(PrintWriter log, TextSource source, Harvester.Settings settings, Path out,
                                    boolean replace) throws java.io.IOException {
-        log.printf(Locale.ROOT, "mxd harvest: %s layer %d, %,d tokens of %s (seed %d, eval fraction %s) into %s%n",
+        log.printf(Locale.ROOT, "mxd harvest: %s layer %d, %,d tokens of %s (seed %d, eval fraction %s%s) into %s%n",
                 source.model(), settings.layer(), settings.tokens(), source.corpus().name(), settings.seed(),
-                settings.evalFraction(), out);
+                settings.evalFraction(), settings.specialTokens() ? ", [CLS] and [SEP] included" : "", out);
         ProgressLine line = new ProgressLine(log);
         long started = System.nanoTime();
         HarvestManifest m = Harvester.harvest(source, settings, out, replace, (done, requested, seconds) -> {

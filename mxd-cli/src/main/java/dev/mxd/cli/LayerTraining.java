@@ -55,15 +55,20 @@ final class LayerTraining {
         }
     }
 
+    /** What one call of {@link #train} did: whether the run is complete, and the steps taken by this call. */
+    record Outcome(boolean finished, long steps) {
+    }
+
     /**
      * Trains {@code cfg} on {@code dir} and writes the model to {@code out}.
      *
      * @param options        the run's settings (checkpoints are added from {@code slicing})
      * @param backend        a backend name ({@code auto} trains on an OpenCL GPU where one exists, else on cpu)
      * @param evaluateAtEnd  whether to print the metrics on {@code DIR/eval} at the end (when it has tokens)
-     * @return whether the run reached its last step (false: stopped early with a checkpoint to resume from)
+     * @return whether the run reached its last step (false: stopped early with a checkpoint to resume from) and the
+     *         steps this call took
      */
-    static boolean train(PrintWriter log, ActivationDirectory dir, MxdConfig cfg, TrainingOptions.Builder options,
+    static Outcome train(PrintWriter log, ActivationDirectory dir, MxdConfig cfg, TrainingOptions.Builder options,
                          String backend, Path out, Slicing slicing, boolean evaluateAtEnd) throws IOException {
         Path checkpoint = out.resolve(CHECKPOINT);
         if (slicing.checkpoints()) {
@@ -91,12 +96,14 @@ final class LayerTraining {
                         opts.batchTokens(), opts.lr(), opts.referenceFields(c.kind()).get("lr_scheduler_name"),
                         opts.warmupSteps(), opts.seed(), chosen.name(), chosen.availability().detail(),
                         slicing.resume() ? "; resumed at step " + trainer.step() : "");
+                long first = trainer.step();
                 trainer.runSteps(slicing.stopAfter() != null ? slicing.stopAfter() : opts.steps());
+                long taken = trainer.step() - first;
                 if (trainer.step() < opts.steps()) {
                     trainer.checkpoint(checkpoint);
                     log.printf("stopped at step %,d of %,d: continue with the same options and --resume (%s)%n",
                             trainer.step(), opts.steps(), checkpoint);
-                    return false;
+                    return new Outcome(false, taken);
                 }
                 trainer.syncModel();
                 ModelFiles.save(model, out);
@@ -106,7 +113,7 @@ final class LayerTraining {
                             s.tokens(), s.loss(), s.fvu(), s.nmse(), s.l0(), 100 * s.deadFraction());
                 }
                 log.printf("wrote %s and %s%n", out.resolve(ModelFiles.WEIGHTS_FILE), out.resolve("cfg.json"));
-                return true;
+                return new Outcome(true, taken);
             }
         }
     }

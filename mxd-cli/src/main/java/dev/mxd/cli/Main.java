@@ -16,6 +16,7 @@ import picocli.CommandLine.ScopeType;
         description = "Mixture of Decoders (MxD) layers on the JVM.",
         subcommands = {ForwardCommand.class, EncodeCommand.class, DecodeCommand.class, InfoCommand.class, ConvertCommand.class, TrainCommand.class, EvalCommand.class,
                 HarvestCommand.class, DemoCommand.class, StatsCommand.class, TopCommand.class, CodesCommand.class,
+                ProbeCommand.class, SteerCommand.class,
                 ExploreCommand.class, ServeCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
@@ -28,7 +29,7 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(new CommandLine(this), "a command is required (forward, encode, decode, info, convert, train, eval, harvest, demo, stats, top, codes, explore, serve, help)");
+        throw new CommandLine.ParameterException(new CommandLine(this), "a command is required (forward, encode, decode, info, convert, train, eval, harvest, demo, stats, top, codes, probe, steer, explore, serve, help)");
     }
 
     public static void main(String[] args) {

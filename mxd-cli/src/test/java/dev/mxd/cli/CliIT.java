@@ -594,6 +594,35 @@ class CliIT {
         assertEquals(3, e.get("cosine_documents"));
         double cos = ((Number) e.get("embedding_cosine")).doubleValue();
         assertTrue(cos > 0 && cos <= 1, eval.out());
+        assertEquals("real", e.get("splice"));
+        Map<?, ?> d = (Map<?, ?>) e.get("downstream");
+        assertEquals(cos, ((Number) d.get("cosine_replaced")).doubleValue(), 0);
+        double zero = ((Number) d.get("cosine_zero_ablation")).doubleValue();
+        assertEquals((cos - zero) / (1 - zero), ((Number) d.get("score_zero_ablation")).doubleValue(), 1e-12);
+        assertTrue(d.containsKey("recall_at_10") && d.get("recall_at_10") == null, "3 documents: no recall@10 " + d);
+        assertTrue(((Number) d.get("nmse_cls")).doubleValue() > 0, d.toString());
+        for (String key : new String[] {"dense_fraction", "l2_ratio", "relative_reconstruction_bias"}) {
+            assertTrue(e.get(key) instanceof Number, key + " in " + e);
+        }
+
+        // the experts: probing with detected labels (the tiny harvest has a document or two per language), steering
+        String acts = out.resolve("activations").toString();
+        Run probe = mxd("probe", "--models", out.resolve("models/mxd-k8").toString(),
+                out.resolve("models/tc-k8").toString(), "--data", acts, "--json", "--min-docs", "1");
+        assertEquals(0, probe.exit(), probe.err());
+        Map<?, ?> p = Json.parseObject(probe.out(), "probe --json");
+        assertTrue(((String) p.get("labels")).startsWith("detected by Lingua"), probe.out());
+        assertTrue(!((List<?>) p.get("languages")).isEmpty(), probe.out());
+        assertEquals(2, ((List<?>) p.get("models")).size(), probe.out());
+        Run steer = mxd("steer", "--model", out.resolve("models/mxd-k8").toString(), "--data", acts, "--text",
+                "The Commission must answer the question.", "--expert", "3", "--value", "0");
+        assertEquals(0, steer.exit(), steer.err());
+        assertTrue(steer.out().contains("cosine(steered, unsteered splice) 1.000000"), steer.out());
+        Run bad = mxd("steer", "--model", out.resolve("models/mxd-k8").toString(), "--data", acts, "--text", "x",
+                "--expert", "99999999", "--value", "1");
+        assertEquals(1, bad.exit());
+        assertTrue(bad.err().startsWith("mxd: steering expert 99999999 is out of range") && bad.err().lines().count() == 1,
+                bad.err());
     }
 
     // ---- reading the experts: harvest --corpus, stats, top, codes, encode and decode ----------------------------

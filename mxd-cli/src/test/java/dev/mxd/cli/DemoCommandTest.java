@@ -73,7 +73,7 @@ class DemoCommandTest {
         assertTrue(log.contains("mxd harvest: " + FakeText.MODEL + " layer 1"), log);
         for (String line : new String[] {"   K  kind       params       FVU      NMSE       L0   dead %   emb. cos",
                 "K = 2: lowest FVU", "K = 4: lowest FVU", " %; ", "results.json", "frontier.png",
-                "--tc-width 32 --tokens 2000000"}) {
+                DemoCommand.PAPER_COMMAND, "recall@10"}) {
             assertTrue(log.contains(line), line + " in\n" + log);
         }
 
@@ -83,9 +83,16 @@ class DemoCommandTest {
         Set<String> seen = new HashSet<>();
         for (JsonNode r : rows) {
             for (String key : new String[] {"kind", "k", "params", "fvu", "nmse", "l0", "dead_fraction",
-                    "embedding_cosine"}) {
+                    "embedding_cosine", "fvu_sd", "seeds", "dense_fraction", "l2_ratio", "relative_reconstruction_bias",
+                    "cosine_replaced", "cosine_zero_ablation", "cosine_mean_ablation", "score_zero_ablation",
+                    "score_mean_ablation", "recall_at_10", "documents"}) {
                 assertTrue(r.has(key), key + " in " + r);
             }
+            assertEquals(1, r.get("seeds").asInt());
+            assertTrue(r.get("fvu_sd").isNull(), "one seed: no spread");
+            assertEquals(r.get("embedding_cosine").asDouble(), r.get("cosine_replaced").asDouble(), 0);
+            assertEquals(12, r.get("documents").asInt());
+            assertEquals("real", r.get("splice").asText());
             String kind = r.get("kind").asText();
             int k = r.get("k").asInt();
             seen.add(kind + k);
@@ -113,8 +120,13 @@ class DemoCommandTest {
         assertEquals(760, image.getHeight());
 
         String manifest = Files.readString(out.resolve("activations/manifest.json"));
+        String results = Files.readString(out.resolve("results.json"));
         String again = run(new DemoCommand(fake(FakeText.MODEL)), args);
         assertTrue(again.contains("mxd demo: reusing"), again);
+        assertTrue(again.contains("seed 42: reusing") && !again.contains("mxd train:"), "finished models are reused: "
+                + again);
+        assertEquals(results.replaceAll("\"train_seconds\" : [0-9.E-]+", ""),
+                Files.readString(out.resolve("results.json")).replaceAll("\"train_seconds\" : [0-9.E-]+", ""));
         assertFalse(again.contains("mxd harvest:"), again);
         assertEquals(manifest, Files.readString(out.resolve("activations/manifest.json")));
         String other = run(new DemoCommand(fake(FakeText.MODEL)), "--out", out.toString(), "--tokens", "2000", "--k", "2",
@@ -138,7 +150,71 @@ class DemoCommandTest {
     }
 
     private static DemoCommand.Row row(dev.mxd.Kind kind, int k, double fvu) {
-        return new DemoCommand.Row(kind, k, 100, fvu, fvu, k, 0, null, 10, 1, Path.of("m"));
+        return new DemoCommand.Row(kind, k, 100, 1, fvu, Double.NaN, List.of(java.util.Map.of("fvu", fvu)), 1,
+                Path.of("m"));
+    }
+
+    private static DemoCommand.Row seeded(dev.mxd.Kind kind, int k, double fvu, double sd) {
+        return new DemoCommand.Row(kind, k, 100, 3, fvu, sd, List.of(java.util.Map.of("fvu", fvu)), 1, Path.of("m"));
+    }
+
+    @Test
+    void withSeedsAWinNeedsTheGapToExceedTheSpread() {
+        String v = DemoCommand.verdicts(List.of(seeded(dev.mxd.Kind.MXD, 8, 0.20, 0.01), seeded(dev.mxd.Kind.STC, 8, 0.25, 0.02),
+                seeded(dev.mxd.Kind.MXD, 16, 0.20, 0.01), seeded(dev.mxd.Kind.STC, 16, 0.215, 0.01),
+                seeded(dev.mxd.Kind.STC, 32, 0.20, 0.001), seeded(dev.mxd.Kind.MXD, 32, 0.21, 0.002)));
+        assertTrue(v.contains("K = 8: lowest FVU MXD 0.2000 ± 0.0100; STC 0.2500 ± 0.0200 (+25.0 %) (MXD wins"), v);
+        assertTrue(v.contains("K = 16: lowest FVU MXD 0.2000 ± 0.0100; STC 0.2150 ± 0.0100 (+7.5 %) (tie"), v);
+        assertTrue(v.contains("K = 32: lowest FVU STC 0.2000 ± 0.0010; MXD 0.2100 ± 0.0020 (+5.0 %) (STC wins"), v);
+        assertEquals(Math.sqrt(1.0 / 3), DemoCommand.sd(new double[] {1, 2, 2}), 1e-15);
+        assertTrue(Double.isNaN(DemoCommand.sd(new double[] {1})));
+    }
+
+    @Test
+    void seedsGiveMeanAndSpreadAndSlicedRunsEndOnTheSameModels() throws Exception {
+        String[] common = {"--tokens", "2000", "--k", "3", "--kinds", "mxd,tc", "--layer", "1", "--batch", "100",
+                "--cosine-docs", "6", "--backend", "cpu", "--seeds", "2"};
+        Path whole = tmp.resolve("whole");
+        String log = run(new DemoCommand(fake(FakeText.MODEL)), concat(common, "--out", whole.toString()));
+        assertTrue(log.contains("± sd") && log.contains("K = 3: lowest FVU"), log);
+        JsonNode rows = new ObjectMapper().readTree(whole.resolve("results.json").toFile());
+        assertEquals(2, rows.size());
+        for (JsonNode r : rows) {
+            String name = r.get("kind").asText() + "-k3";
+            double a = new ObjectMapper().readTree(whole.resolve("models").resolve(name).resolve("eval.json").toFile())
+                    .get("fvu").asDouble();
+            double b = new ObjectMapper().readTree(whole.resolve("models").resolve(name + "-seed43").resolve("eval.json")
+                    .toFile()).get("fvu").asDouble();
+            assertTrue(a != b, "two seeds, two models");
+            assertEquals(2, r.get("seeds").asInt());
+            assertEquals((a + b) / 2, r.get("fvu").asDouble(), 1e-12);
+            assertEquals(Math.abs(a - b) / Math.sqrt(2), r.get("fvu_sd").asDouble(), 1e-12);
+        }
+        // the same run in slices of 4 steps (an MxD of 2 seeds × 18 steps, then the TC's): several invocations
+        Path sliced = tmp.resolve("sliced");
+        int invocations = 0;
+        String last;
+        do {
+            last = run(new DemoCommand(fake(FakeText.MODEL)), concat(common, "--out", sliced.toString(),
+                    "--slice-steps", "4"));
+            invocations++;
+            assertTrue(invocations < 40, last);
+        } while (last.contains("stopped after a slice"));
+        assertTrue(invocations > 3, "sliced: " + invocations);
+        JsonNode slicedRows = new ObjectMapper().readTree(sliced.resolve("results.json").toFile());
+        for (int i = 0; i < rows.size(); i++) {
+            for (String key : new String[] {"fvu", "fvu_sd", "nmse", "l0", "cosine_replaced", "recall_at_10"}) {
+                assertEquals(rows.get(i).get(key).asDouble(), slicedRows.get(i).get(key).asDouble(), 0,
+                        key + " of " + rows.get(i).get("kind"));
+            }
+        }
+        assertFalse(Files.exists(sliced.resolve("models/mxd-k3/checkpoint.safetensors")), "removed when finished");
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] c = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, c, a.length, b.length);
+        return c;
     }
 
     @Test
@@ -166,8 +242,21 @@ class DemoCommandTest {
 
         String text = run(new EvalCommand(fake(FakeText.MODEL)), "--model", model.toString(), "--data", acts.toString(),
                 "--cosine-docs", "5", "--backend", "cpu");
-        assertTrue(text.contains("embedding cosine 0.") && text.contains("(5 documents of " + FakeText.MODEL
-                + ", layer 0's MLP replaced)"), text);
+        assertTrue(text.contains("embedding cosine 0.") && text.contains("downstream (5 documents of " + FakeText.MODEL
+                + ", layer 0's MLP replaced at real positions)") && text.contains("recall@10"), text);
+        JsonNode d = o.get("downstream");
+        for (String key : new String[] {"cosine_replaced", "cosine_zero_ablation", "cosine_mean_ablation",
+                "score_zero_ablation", "score_mean_ablation", "documents", "nmse_cls", "nmse_real", "nmse_sep"}) {
+            assertTrue(d.has(key) && !d.get(key).isNull(), key + " in " + d);
+        }
+        assertTrue(d.get("recall_at_10").isNull(), "5 documents are too few for 10 neighbours: " + d);
+        assertEquals(o.get("embedding_cosine").asDouble(), d.get("cosine_replaced").asDouble(), 0);
+        for (String key : new String[] {"dense_fraction", "l2_ratio", "relative_reconstruction_bias"}) {
+            assertTrue(o.get(key).isNumber(), key + " in " + o);
+        }
+        String all = run(new EvalCommand(fake(FakeText.MODEL)), "--model", model.toString(), "--data", acts.toString(),
+                "--json", "--cosine-docs", "5", "--backend", "cpu", "--splice", "all");
+        assertEquals("all", new ObjectMapper().readTree(all).get("splice").asText());
 
         String otherModel = run(new EvalCommand(fake("another-model")), "--model", model.toString(), "--data",
                 acts.toString(), "--json", "--backend", "cpu");
@@ -175,5 +264,28 @@ class DemoCommandTest {
         String off = run(new EvalCommand(fake(FakeText.MODEL)), "--model", model.toString(), "--data", acts.toString(),
                 "--json", "--cosine-docs", "0", "--backend", "cpu");
         assertFalse(off.contains("embedding_cosine"), off);
+    }
+
+    /** The demo ends with the experts: the probing table, three experts, one steering row, and their files. */
+    @Test
+    void demoEndsWithTheExpertsOfItsLargestK() throws Exception {
+        Path out = tmp.resolve("demo-experts");
+        String log = run(new DemoCommand(ProbeCommandTest.sources(), LinguaLabeler::new), "--out", out.toString(),
+                "--tokens", "100000", "--k", "4", "--layer", "1", "--batch", "128",
+                "--cosine-docs", "0");
+        assertTrue(log.contains("== the experts of the K = 4 models =="), log);
+        assertTrue(log.contains("Sparse probing, language identification") && log.contains("labels detected by Lingua"),
+                log);
+        assertTrue(log.contains("three experts of mxd-k4"), log);
+        assertTrue(log.contains("Steering trade-off") && log.contains("tc-k4"), log);
+        assertTrue(log.matches("(?s).*wall time .*experts .*"), log);
+        JsonNode probes = new ObjectMapper().readTree(Files.readString(out.resolve("probes.json")));
+        assertEquals(3, probes.get("models").size());
+        assertEquals("[\"de\",\"en\",\"fr\"]", probes.get("languages").toString());
+        assertTrue(Files.exists(out.resolve("steer.json")) && Files.exists(out.resolve("steer.png")));
+        String off = run(new DemoCommand(ProbeCommandTest.sources(), LinguaLabeler::new), "--out", out.toString(),
+                "--tokens", "100000", "--k", "4", "--layer", "1", "--batch", "128",
+                "--cosine-docs", "0", "--kinds", "mxd", "--no-experts");
+        assertFalse(off.contains("the experts of"), off);
     }
 }

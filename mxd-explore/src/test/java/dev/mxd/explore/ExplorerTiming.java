@@ -22,7 +22,9 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * index's first render in headless Chromium from {@code file://}, and, given a trained model of the real layer and
  * its activation directory, the live {@code codes} request for a 128-token text once warm.
  *
- * <pre>tools/run-test-main mxd-explore dev.mxd.explore.ExplorerTiming OUTDIR [N [MODEL DATA]]</pre>
+ * <pre>tools/run-test-main mxd-explore dev.mxd.explore.ExplorerTiming OUTDIR [N [MODEL DATA [SITE EXPERT]]]</pre>
+ * With a SITE that {@code ./mxd explore} wrote, also screenshots of its index sorted by frequency and of one
+ * expert's page (under {@code mxd-explore/target/screenshots} unless {@code -Dmxd.explore.artifacts} says).
  */
 public final class ExplorerTiming {
     private ExplorerTiming() {
@@ -53,6 +55,14 @@ public final class ExplorerTiming {
                         rendered, sorted, roundTrip, filtered);
             }
             Browser.screenshot(driver, "index-" + n);
+            if (args.length > 5) {
+                Path real = Path.of(args[4]);
+                driver.get(real.resolve("index.html").toUri().toString());
+                driver.findElement(By.cssSelector("th[data-key=frequency]")).click();
+                Browser.screenshot(driver, "real-index");
+                driver.get(real.resolve("experts/" + args[5] + ".html").toUri().toString());
+                Browser.screenshot(driver, "real-expert-" + args[5]);
+            }
         } finally {
             driver.quit();
         }

@@ -29,6 +29,8 @@ class SiteWriterTest {
         try (Stream<Path> pages = Files.list(site.resolve("experts"))) {
             assertEquals(Fixtures.EXPERTS, pages.count());
         }
+        assertEquals("rwxr-xr-x", java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(site)), "the site is readable as a directory made by mkdir");
         String hostile = Files.readString(site.resolve("experts/" + Fixtures.HOSTILE + ".html"));
         assertFalse(hostile.contains("<script>"), "a document's <script> reached the page as markup");
         assertFalse(hostile.contains("<img"), "a document's <img> reached the page as markup");

@@ -23,7 +23,7 @@ import java.util.Map;
 
 /**
  * The evaluation of {@code ./mxd eval} and {@code ./mxd demo}: a model's metrics on the held-out split
- * {@code DIR/eval} (DESIGN §2) and, for data harvested from the real model, the embedding cosine of the model
+ * {@code DIR/eval} (DESIGN §2) and, for data harvested from the real model, the downstream figures of the model
  * spliced in place of the MLP it approximates ({@link EmbeddingCosine}).
  */
 public final class Evaluation {
@@ -34,16 +34,23 @@ public final class Evaluation {
     /**
      * The outcome.
      *
-     * @param dead   code indices that never fired
-     * @param splice the embedding-cosine figure, or null when not measured
+     * @param summary                    FVU (around the held-out mean, in double), NMSE, L0, dead fraction, loss
+     * @param dead                       code indices that never fired on the held-out tokens
+     * @param denseFraction              the fraction of code indices firing on more than 10 % of those tokens
+     * @param l2Ratio                    the mean of ‖ŷ‖ / ‖t‖
+     * @param relativeReconstructionBias Σ‖ŷ‖² / Σ⟨t, ŷ⟩
+     * @param splice                     the downstream figures, or null when not measured
      */
-    public record Result(Metrics.Summary summary, long dead, int codeSpace, String backend, double seconds,
-                  SpliceResult splice) {
+    public record Result(Metrics.Summary summary, long dead, int codeSpace, double denseFraction, double l2Ratio,
+                         double relativeReconstructionBias, String backend, double seconds, SpliceResult splice) {
 
         /**
          * One JSON object: {@code fvu}, {@code nmse}, {@code l0}, {@code dead_fraction}, {@code loss},
-         * {@code tokens}, {@code dead}, {@code code_space}, {@code backend}, and {@code embedding_cosine} with
-         * {@code cosine_documents} only when measured.
+         * {@code tokens} (the window of the dead and dense fractions), {@code dead}, {@code code_space},
+         * {@code dense_fraction}, {@code l2_ratio}, {@code relative_reconstruction_bias}, {@code backend}; when the
+         * downstream figures are measured, {@code embedding_cosine} and {@code cosine_documents} (the replaced
+         * cosine and its documents), {@code splice} ({@code real} or {@code all}) and {@code downstream}: {@link
+         * SpliceResult#fields()}.
          */
         public String json() {
             Map<String, Object> o = new LinkedHashMap<>();
@@ -55,21 +62,49 @@ public final class Evaluation {
             o.put("tokens", summary.tokens());
             o.put("dead", dead);
             o.put("code_space", codeSpace);
+            o.put("dense_fraction", Json.finiteOrNull(denseFraction));
+            o.put("l2_ratio", Json.finiteOrNull(l2Ratio));
+            o.put("relative_reconstruction_bias", Json.finiteOrNull(relativeReconstructionBias));
             o.put("backend", backend);
             if (splice != null) {
-                o.put("embedding_cosine", Json.finiteOrNull(splice.cosine()));
-                o.put("cosine_documents", splice.documents());
+                o.put("embedding_cosine", Json.finiteOrNull(splice.downstream().cosineReplaced()));
+                o.put("cosine_documents", splice.downstream().documents());
+                o.put("splice", splice.positions().id());
+                o.put("downstream", splice.fields());
             }
             return Json.writeCompact(o);
         }
     }
 
-    /** A measured embedding cosine over {@code documents} documents. */
-    public record SpliceResult(double cosine, int documents) {
+    /** The downstream figures of one model and its errors by position on the same documents. */
+    public record SpliceResult(EmbeddingCosine.Positions positions, EmbeddingCosine.Downstream downstream,
+                               EmbeddingCosine.PositionErrors errors) {
+
+        /**
+         * {@code cosine_replaced}, {@code cosine_zero_ablation}, {@code cosine_mean_ablation},
+         * {@code score_zero_ablation}, {@code score_mean_ablation}, {@code recall_at_10}, {@code documents}, and the
+         * NMSE against the MLP at {@code [CLS]}, the real tokens and {@code [SEP]}: {@code nmse_cls},
+         * {@code nmse_real}, {@code nmse_sep}; non-finite values as null.
+         */
+        public Map<String, Object> fields() {
+            EmbeddingCosine.Downstream d = downstream;
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("cosine_replaced", Json.finiteOrNull(d.cosineReplaced()));
+            o.put("cosine_zero_ablation", Json.finiteOrNull(d.cosineZeroAblation()));
+            o.put("cosine_mean_ablation", Json.finiteOrNull(d.cosineMeanAblation()));
+            o.put("score_zero_ablation", Json.finiteOrNull(d.scoreZeroAblation()));
+            o.put("score_mean_ablation", Json.finiteOrNull(d.scoreMeanAblation()));
+            o.put("recall_at_10", Json.finiteOrNull(d.recallAt10()));
+            o.put("documents", d.documents());
+            o.put("nmse_cls", Json.finiteOrNull(errors.cls()));
+            o.put("nmse_real", Json.finiteOrNull(errors.real()));
+            o.put("nmse_sep", Json.finiteOrNull(errors.sep()));
+            return o;
+        }
     }
 
     /**
-     * The embedding-cosine set-up for one activation directory.
+     * The downstream set-up for one activation directory.
      *
      * @param owned released on close (the text source, when the set-up opened it), or null
      */
@@ -83,13 +118,14 @@ public final class Evaluation {
     }
 
     /**
-     * The embedding-cosine set-up for {@code data}, or null when it does not apply: {@code documents} is 0, or
+     * The downstream set-up for {@code data}, or null when it does not apply: {@code documents} is 0, or
      * {@code data} has no {@code manifest.json}, or the manifest names another model than {@code texts}'s. The
      * model is loaded only when it applies.
      *
-     * @throws IllegalArgumentException as {@link #splice(Path, HarvestManifest, TextSource, int)}
+     * @throws IllegalArgumentException as {@link #splice(Path, HarvestManifest, TextSource, int, EmbeddingCosine.Positions)}
      */
-    public static Splice splice(Path data, TextSources texts, int documents) throws Exception {
+    public static Splice splice(Path data, TextSources texts, int documents, EmbeddingCosine.Positions positions)
+            throws Exception {
         if (documents < 0) {
             throw new IllegalArgumentException("--cosine-docs must be >= 0, got " + documents);
         }
@@ -104,7 +140,7 @@ public final class Evaluation {
         try {
             // a harvest of the user's own text reads that file again, not the source's built-in corpus
             TextSource source = m.corpusFile() == null ? opened : opened.withCorpus(TextFileCorpus.of(m));
-            return new Splice(splice(data, m, source, documents).cosine(), m, opened);
+            return new Splice(splice(data, m, source, documents, positions).cosine(), m, opened);
         } catch (Exception | Error e) {
             opened.close();
             throw e;
@@ -112,14 +148,17 @@ public final class Evaluation {
     }
 
     /**
-     * The embedding-cosine set-up for {@code data}, harvested from {@code source}'s model as {@code m} says: the
-     * first {@code documents} distinct documents of {@code data/eval}'s {@code doc} tensors, run once through the
-     * unmodified encoder. The caller keeps ownership of {@code source}.
+     * The downstream set-up for {@code data}, harvested from {@code source}'s model as {@code m} says: the first
+     * {@code documents} distinct documents of {@code data/eval}'s {@code doc} tensors, run once through the
+     * unmodified encoder and once with the MLP ablated (zero, and the mean of {@code data/train}'s {@code t}) at
+     * {@code positions}. The caller keeps ownership of {@code source}.
      *
      * @throws IllegalArgumentException when the manifest names another model, corpus or maximum length than the
-     *                                  source's, or {@code data/eval} has no documents
+     *                                  source's, or {@code data/eval} has no documents, or {@code data/train} no
+     *                                  tokens
      */
-    public static Splice splice(Path data, HarvestManifest m, TextSource source, int documents) throws IOException {
+    public static Splice splice(Path data, HarvestManifest m, TextSource source, int documents,
+                                EmbeddingCosine.Positions positions) throws IOException {
         if (!m.model().equals(source.model()) || !source.corpus().name().equals(m.corpus())
                 || source.maxTokens() != m.maxTokens()) {
             throw new IllegalArgumentException(data.resolve(HarvestManifest.FILE) + " was harvested from " + m.model()
@@ -131,8 +170,43 @@ public final class Evaluation {
             throw new IllegalArgumentException(data.resolve("eval") + " holds no documents to measure the embedding"
                     + " cosine on");
         }
-        return new Splice(new EmbeddingCosine(source.encoder(), m.layer(), EmbeddingCosine.sequences(source, docs)),
-                m, null);
+        float[] mean;
+        try (ActivationDirectory dir = ActivationDirectory.open(data)) {
+            mean = meanTarget(dir);
+        }
+        return new Splice(new EmbeddingCosine(source.encoder(), m.layer(), EmbeddingCosine.sequences(source, docs),
+                positions, mean), m, null);
+    }
+
+    /**
+     * The mean target row of the training split, accumulated in double.
+     *
+     * @return [O]
+     * @throws IllegalArgumentException when the split is empty
+     */
+    public static float[] meanTarget(ActivationSource source) {
+        ActivationSource.Split split = source.train();
+        if (split.tokens() < 1) {
+            throw new IllegalArgumentException("the training split is empty: the mean ablation needs its mean output");
+        }
+        int in = source.inputDim(), out = source.outputDim();
+        int chunk = (int) Math.min(4096, split.tokens());
+        float[] x = new float[chunk * in], t = new float[chunk * out];
+        double[] sum = new double[out];
+        for (long row = 0; row < split.tokens(); row += chunk) {
+            int n = (int) Math.min(chunk, split.tokens() - row);
+            split.read(row, n, x, t, 0);
+            for (int r = 0; r < n; r++) {
+                for (int o = 0; o < out; o++) {
+                    sum[o] += t[r * out + o];
+                }
+            }
+        }
+        float[] mean = new float[out];
+        for (int o = 0; o < out; o++) {
+            mean[o] = (float) (sum[o] / split.tokens());
+        }
+        return mean;
     }
 
     /**
@@ -177,12 +251,14 @@ public final class Evaluation {
                 metrics.add(ys, MemorySegment.ofArray(t).asSlice(0, (long) n * cfg.outputDim() * Float.BYTES), codes, n);
             }
             if (splice != null) {
-                spliced = new SpliceResult(splice.cosine().meanCosine(layer), splice.cosine().documents());
+                spliced = new SpliceResult(splice.cosine().positions(), splice.cosine().downstream(layer),
+                        splice.cosine().positionErrors(layer));
             }
         }
         double seconds = (System.nanoTime() - started) / 1e9;
         long dead = Arrays.stream(metrics.firingCounts()).filter(c -> c == 0).count();
-        return new Result(metrics.summary(), dead, cfg.codeSpace(), backend.name(), seconds, spliced);
+        return new Result(metrics.summary(), dead, cfg.codeSpace(), metrics.denseFraction(), metrics.l2Ratio(),
+                metrics.relativeReconstructionBias(), backend.name(), seconds, spliced);
     }
 
     private static void checkTargets(ActivationSource.Split eval, long row0, float[] t, int n, int width) {

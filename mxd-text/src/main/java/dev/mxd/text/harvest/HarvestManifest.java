@@ -31,11 +31,13 @@ import java.util.Objects;
  * @param shardTokens     the most rows per shard
  * @param corpusFile      for a user's text file ({@link TextFileCorpus}), its absolute path; null for a built-in corpus
  * @param corpusSha256    that file's SHA-256 (lower-case hex), or null
+ * @param specialTokens   whether the rows include {@code [CLS]} and {@code [SEP]} (false: the real tokens only)
  */
 public record HarvestManifest(int formatVersion, String model, int layer, int width, String corpus, long seed,
                               double evalFraction, int maxTokens, long tokensRequested, long trainTokens,
                               long evalTokens, int trainDocuments, int evalDocuments, int documentsRead,
-                              int shardTokens, String corpusFile, String corpusSha256) {
+                              int shardTokens, String corpusFile, String corpusSha256,
+                              boolean specialTokens) {
     /** The version of the activation-directory layout this code writes. */
     public static final int FORMAT_VERSION = 1;
     /** The file name inside the activation directory. */
@@ -49,12 +51,12 @@ public record HarvestManifest(int formatVersion, String model, int layer, int wi
         }
     }
 
-    /** A manifest of a built-in corpus (no corpus file). */
+    /** A manifest of a built-in corpus (no corpus file), real tokens only. */
     public HarvestManifest(int formatVersion, String model, int layer, int width, String corpus, long seed,
                            double evalFraction, int maxTokens, long tokensRequested, long trainTokens, long evalTokens,
                            int trainDocuments, int evalDocuments, int documentsRead, int shardTokens) {
         this(formatVersion, model, layer, width, corpus, seed, evalFraction, maxTokens, tokensRequested, trainTokens,
-                evalTokens, trainDocuments, evalDocuments, documentsRead, shardTokens, null, null);
+                evalTokens, trainDocuments, evalDocuments, documentsRead, shardTokens, null, null, false);
     }
 
     /** Whether the corpus ran out before {@link #tokensRequested} tokens were read. */
@@ -71,7 +73,7 @@ public record HarvestManifest(int formatVersion, String model, int layer, int wi
         return formatVersion == FORMAT_VERSION && model.equals(source.model()) && layer == settings.layer()
                 && corpus.equals(source.corpus().name()) && seed == settings.seed()
                 && Double.compare(evalFraction, settings.evalFraction()) == 0 && maxTokens == source.maxTokens()
-                && tokensRequested == settings.tokens();
+                && tokensRequested == settings.tokens() && specialTokens == settings.specialTokens();
     }
 
     /** The manifest as pretty-printed JSON, fields in a fixed order. */
@@ -95,6 +97,7 @@ public record HarvestManifest(int formatVersion, String model, int layer, int wi
         o.put("documents", ordered("train", trainDocuments, "eval", evalDocuments, "read", documentsRead));
         o.put("corpus_exhausted", corpusExhausted());
         o.put("shard_tokens", shardTokens);
+        o.put("special_tokens", specialTokens);
         o.put("tensors", ordered(
                 "x", "[T, I] F32: the MLP's input at layer " + layer + ", the LayerNorm output that feeds intermediate.dense",
                 "t", "[T, O] F32: the MLP's output at layer " + layer + ", output.dense with its bias, before the residual add",
@@ -145,7 +148,7 @@ public record HarvestManifest(int formatVersion, String model, int layer, int wi
                 r.integral(tokens, "train"), r.integral(tokens, "eval"),
                 r.integer(docs, "train"), r.integer(docs, "eval"), r.integer(docs, "read"),
                 r.integer(o, "shard_tokens"), o.containsKey("corpus_file") ? r.text(o, "corpus_file") : null,
-                o.containsKey("corpus_file") ? r.text(o, "corpus_sha256") : null);
+                o.containsKey("corpus_file") ? r.text(o, "corpus_sha256") : null, r.flag(o, "special_tokens"));
     }
 
     /** The field of a model's {@code cfg.json} that records the harvest it was trained on. */
@@ -226,6 +229,12 @@ public record HarvestManifest(int formatVersion, String model, int layer, int wi
 
         String text(Map<?, ?> o, String name) {
             return field(o, name) instanceof String s ? s : fail(o, name, "a string");
+        }
+
+        /** A boolean field; absent means false (manifests written before the field existed). */
+        boolean flag(Map<?, ?> o, String name) {
+            Object v = o.get(name);
+            return v == null ? false : v instanceof Boolean b ? b : fail(o, name, "true or false");
         }
 
         Map<?, ?> object(Map<?, ?> o, String name) {

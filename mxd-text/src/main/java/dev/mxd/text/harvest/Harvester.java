@@ -23,7 +23,8 @@ import java.util.stream.Stream;
 
 /**
  * Harvests the activation directory of DESIGN §4 from a {@link TextSource}: for every real token (not
- * {@code [CLS]} or {@code [SEP]}; sequences are never padded) of the corpus's documents, read in index order,
+ * {@code [CLS]} or {@code [SEP]}, unless {@link Settings#specialTokens()}; sequences are never padded) of the
+ * corpus's documents that have a real token, read in index order,
  * the MLP input {@code x} and output {@code t} of one layer, with its provenance {@code doc}, {@code pos},
  * {@code token}. Documents go whole to {@code DIR/train} or {@code DIR/eval} by {@link DocumentSplit}; reading
  * stops after exactly the requested number of tokens (the last document may be cut short), or at the end of
@@ -49,12 +50,16 @@ public final class Harvester {
      * What to harvest.
      *
      * @param layer        the 0-based layer whose MLP is read
-     * @param tokens       real tokens to read, both splits together, ≥ 1
+     * @param tokens       rows to read (real tokens, plus the special ones with {@code specialTokens}), both
+     *                     splits together, ≥ 1
      * @param seed         seed of the document split
      * @param evalFraction the fraction of documents held out, in [0, 1)
      * @param shardTokens  the most rows per shard, ≥ 1
+     * @param specialTokens whether to keep the rows of {@code [CLS]} and {@code [SEP]} too (they then count
+     *                      towards {@code tokens}); the documents are the same either way
      */
-    public record Settings(int layer, long tokens, long seed, double evalFraction, int shardTokens) {
+    public record Settings(int layer, long tokens, long seed, double evalFraction, int shardTokens,
+                           boolean specialTokens) {
         /** The default shard size: 65,536 rows (at width 384, 96 MiB of x and t per shard). */
         public static final int DEFAULT_SHARD_TOKENS = 65_536;
 
@@ -66,6 +71,11 @@ public final class Harvester {
                 throw new IllegalArgumentException("shard size must be >= 1 token, got " + shardTokens);
             }
             new DocumentSplit(seed, evalFraction);  // checks the fraction
+        }
+
+        /** The real tokens only. */
+        public Settings(int layer, long tokens, long seed, double evalFraction, int shardTokens) {
+            this(layer, tokens, seed, evalFraction, shardTokens, false);
         }
     }
 
@@ -155,11 +165,11 @@ public final class Harvester {
         }
     }
 
-    /** One document's real tokens: ids, positions and the rows of x and t. */
-    private record DocRows(int doc, int[] ids, float[] x, float[] t) {
-        int rows() {
-            return ids.length - 2;
-        }
+    /**
+     * One document's harvested rows: its ids, the position of its first row ({@code first}: 1 for the real tokens,
+     * 0 with the special tokens) and the rows of x and t.
+     */
+    private record DocRows(int doc, int[] ids, int first, int rows, float[] x, float[] t) {
     }
 
     /** The state of one harvest. */
@@ -207,7 +217,7 @@ public final class Harvester {
                     source.maxTokens(), settings.tokens(), train.rows, eval.rows, train.documents, eval.documents,
                     documentsRead, settings.shardTokens(),
                     source.corpus() instanceof TextFileCorpus f ? f.file().toString() : null,
-                    source.corpus() instanceof TextFileCorpus f ? f.sha256() : null);
+                    source.corpus() instanceof TextFileCorpus f ? f.sha256() : null, settings.specialTokens());
         }
 
         /** Encodes the pending documents as one group, then appends their rows in document order. */
@@ -247,10 +257,11 @@ public final class Harvester {
                 }
             }
             List<float[][]> hooked = new ArrayList<>(run.size());
+            int first = settings.specialTokens() ? 0 : 1;
             if (!run.isEmpty()) {
                 source.encoder().lastHiddenStates(run, settings.layer(), (n, input, output) -> hooked.add(
-                        new float[][] {Arrays.copyOfRange(input, width, (n - 1) * width),
-                                Arrays.copyOfRange(output, width, (n - 1) * width)}));
+                        new float[][] {Arrays.copyOfRange(input, first * width, (n - first) * width),
+                                Arrays.copyOfRange(output, first * width, (n - first) * width)}));
             }
             if (hooked.size() != run.size()) {
                 throw new IllegalStateException(source.model() + " called the MLP hook of layer " + settings.layer()
@@ -262,9 +273,9 @@ public final class Harvester {
                 int doc = docs.get(i).getKey();
                 if (ids.get(i).length > 2) {
                     float[][] io = hooked.get(next++);
-                    out.add(new DocRows(doc, ids.get(i), io[0], io[1]));
+                    out.add(new DocRows(doc, ids.get(i), first, ids.get(i).length - 2 * first, io[0], io[1]));
                 } else {
-                    out.add(new DocRows(doc, ids.get(i), new float[0], new float[0]));
+                    out.add(new DocRows(doc, ids.get(i), first, 0, new float[0], new float[0]));
                 }
             }
             return out;
@@ -287,7 +298,7 @@ public final class Harvester {
             this.capacity = capacity;
         }
 
-        /** Appends the first {@code n} real tokens of a document. */
+        /** Appends the first {@code n} rows of a document. */
         void append(DocRows d, int n) throws IOException {
             if (x == null) {
                 x = new float[capacity * width];
@@ -303,8 +314,8 @@ public final class Harvester {
                 System.arraycopy(d.t(), r * width, t, count * width, take * width);
                 for (int i = 0; i < take; i++) {
                     doc[count + i] = d.doc();
-                    pos[count + i] = r + i + 1;               // position 0 is [CLS]
-                    token[count + i] = d.ids()[r + i + 1];
+                    pos[count + i] = r + i + d.first();       // position 0 is [CLS]
+                    token[count + i] = d.ids()[r + i + d.first()];
                 }
                 count += take;
                 r += take;

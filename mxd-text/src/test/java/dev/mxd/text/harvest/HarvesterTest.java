@@ -102,6 +102,46 @@ class HarvesterTest {
     }
 
     @Test
+    void withSpecialTokensEveryPositionOfTheSameDocumentsIsKept() throws IOException {
+        Path real = tmp.resolve("real"), all = tmp.resolve("all");
+        HarvestManifest mr = harvest(real, 100_000, 3, 100);   // the whole corpus: both see every document
+        HarvestManifest ma = Harvester.harvest(FakeText.source(DOCS, MAX),
+                new Harvester.Settings(1, 100_000, 3, 0.25, 100, true), all, false, null);
+        assertFalse(mr.specialTokens());
+        assertTrue(ma.specialTokens());
+        assertEquals(mr.trainDocuments(), ma.trainDocuments());
+        assertEquals(mr.trainTokens() + 2L * mr.trainDocuments(), ma.trainTokens(), "two more rows per document");
+        assertEquals(ma, HarvestManifest.read(all));
+        assertTrue(Files.readString(all.resolve("manifest.json")).contains("\"special_tokens\": true"));
+        Rows r = rows(real.resolve("train")), a = rows(all.resolve("train"));
+        IntTokenizer tok = FakeText.tokenizer(MAX);
+        List<String> texts = FakeText.texts(DOCS);
+        int j = 0;
+        for (int i = 0; i < a.doc().size(); i++) {
+            int[] ids = tok.encode(texts.get(a.doc().get(i)));
+            int p = a.pos().get(i);
+            assertEquals(ids[p], a.token().get(i));
+            if (p == 0 || p == ids.length - 1) {
+                assertEquals(p == 0 ? FakeText.CLS : FakeText.SEP, a.token().get(i));
+            } else {   // the real rows are those of the default harvest, in the same order
+                assertEquals(r.doc().get(j), a.doc().get(i));
+                assertEquals(r.pos().get(j), p);
+                assertArrayEquals(r.t().get(j), a.t().get(i));
+                assertArrayEquals(r.x().get(j++), a.x().get(i));
+            }
+        }
+        assertEquals(r.doc().size(), j);
+        TextSource source = FakeText.source(DOCS, MAX);
+        Harvester.Settings plain = new Harvester.Settings(1, 100_000, 3, 0.25, 100);
+        assertTrue(mr.describes(source, plain) && !ma.describes(source, plain), "a cached harvest is not mistaken");
+        // a manifest written before the field existed reads as real tokens only
+        Files.writeString(real.resolve("manifest.json"), Files.readString(real.resolve("manifest.json"))
+                .replace("\"special_tokens\": false,\n", "").replace(",\n  \"special_tokens\": false", ""));
+        assertFalse(Files.readString(real.resolve("manifest.json")).contains("special_tokens"));
+        assertEquals(mr, HarvestManifest.read(real));
+    }
+
+    @Test
     void splitsShareNoDocumentAndFollowTheSeededHash() throws IOException {
         Path out = tmp.resolve("acts");
         HarvestManifest m = harvest(out, 1500, 3, 100);

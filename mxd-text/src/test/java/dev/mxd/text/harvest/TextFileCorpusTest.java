@@ -81,7 +81,7 @@ class TextFileCorpusTest {
         Files.writeString(f, "one\ntwo\n");
         TextFileCorpus c = TextFileCorpus.open(f);
         HarvestManifest m = new HarvestManifest(HarvestManifest.FORMAT_VERSION, "all-MiniLM-L6-v2", 3, 384, c.name(), 42,
-                0.1, 128, 100, 5, 2, 1, 1, 2, 65536, c.file().toString(), c.sha256());
+                0.1, 128, 100, 5, 2, 1, 1, 2, 65536, c.file().toString(), c.sha256(), false);
         Path data = Files.createDirectories(dir.resolve("acts"));
         m.write(data);
         HarvestManifest back = HarvestManifest.read(data);
