@@ -6,6 +6,7 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -113,6 +114,10 @@ public final class AtomicWrite {
                 if (attempt == 9) {
                     throw e;
                 }
+            } catch (FileSystemException e) {
+                // the JDK's message names the temporary file, which the user never asked for
+                throw new FileSystemException(dir.resolve(name).toString(), null, "cannot create a file in " + dir
+                        + (e.getReason() == null ? "" : " (" + e.getReason() + ")") + "; the file is unchanged");
             }
         }
     }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.mxd.tensor.DType;
@@ -59,6 +60,50 @@ class AtomicWriteTest {
         assertThrows(IllegalStateException.class, () -> SafetensorsWriter.write(file, Map.of("a", freed), Map.of()));
         assertArrayEquals(before, Files.readAllBytes(file));
         assertEquals(List.of("w.safetensors"), SafetensorsRoundTripTest.list(dir));
+    }
+
+    /**
+     * A directory that refuses new files: read-only by its mode, or, for root (whom modes do not stop), by the
+     * immutable attribute. The error names the file asked for and why, and the old file stays as it was.
+     */
+    @Test
+    void readOnlyDirectoryIsAClearErrorAndKeepsTheOldFile() throws IOException, InterruptedException {
+        Path ro = Files.createDirectory(dir.resolve("ro"));
+        Path file = ro.resolve("w.safetensors");
+        try (Arena arena = Arena.ofConfined()) {
+            SafetensorsWriter.write(file, Map.of("a", SafetensorsRoundTripTest.ints(arena, DType.I32, new long[] {2}, 1, 2)),
+                    Map.of());
+            byte[] before = Files.readAllBytes(file);
+            Tensor t = SafetensorsRoundTripTest.ints(arena, DType.I32, new long[] {2}, 3, 4);
+            boolean root = "root".equals(System.getProperty("user.name"));
+            if (root) {
+                attribute(ro, "+i");
+            } else {
+                Files.setPosixFilePermissions(ro, java.nio.file.attribute.PosixFilePermissions.fromString("r-xr-xr-x"));
+            }
+            try {
+                IOException e = assertThrows(IOException.class,
+                        () -> SafetensorsWriter.write(file, Map.of("a", t), Map.of()));
+                assertTrue(e.getMessage().startsWith(file + ": cannot create a file in " + ro), e.getMessage());
+                assertTrue(e.getMessage().endsWith("; the file is unchanged"), e.getMessage());
+            } finally {
+                if (root) {
+                    attribute(ro, "-i");
+                } else {
+                    Files.setPosixFilePermissions(ro, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+                }
+            }
+            assertArrayEquals(before, Files.readAllBytes(file));
+            assertEquals(List.of("w.safetensors"), SafetensorsRoundTripTest.list(ro));
+        }
+    }
+
+    /** {@code chattr} (e2fsprogs): root's way to make a directory refuse new files. */
+    private static void attribute(Path path, String change) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("chattr", change, path.toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertEquals(0, p.waitFor(), "chattr " + change + " " + path + " (root needs it to make a directory read-only;"
+                + " the file system must support the immutable attribute): " + out);
     }
 
     @Test
