@@ -1,7 +1,6 @@
 package dev.mxd.cli;
 
 import dev.mxd.Backend;
-import dev.mxd.Backends;
 import dev.mxd.Codes;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdLayer;
@@ -18,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -31,12 +31,8 @@ final class DecodeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "PATH",
-            description = "Model directory (mxd.safetensors + cfg.json), .safetensors file or reference .pt.")
-    Path model;
-
-    @Option(names = "--input", required = true, paramLabel = "X.safetensors", description = "Input file holding x [T, I].")
-    Path input;
+    @Mixin
+    LayerInput run;
 
     @Option(names = "--codes", required = true, paramLabel = "CODES.safetensors",
             description = "File holding codes.index [T, W] and codes.value [T, W].")
@@ -45,29 +41,25 @@ final class DecodeCommand implements Callable<Integer> {
     @Option(names = "--output", required = true, paramLabel = "Y.safetensors", description = "Output file (written atomically).")
     Path output;
 
-    @Option(names = "--backend", paramLabel = "NAME",
-            description = "cpu, opencl, reference or auto (default: -Dmxd.backend, else $MXD_BACKEND, else auto).")
-    String backend;
-
     @Override
     public Integer call() throws Exception {
-        try (MxdModel m = ModelFiles.load(model);
-             SafetensorsFile in = SafetensorsFile.open(input);
+        try (MxdModel m = ModelFiles.load(run.model);
+             SafetensorsFile in = SafetensorsFile.open(run.input);
              SafetensorsFile codeIn = SafetensorsFile.open(codesFile);
              Arena arena = Arena.ofShared()) {
             MxdConfig cfg = m.config();
-            Tensor x = LayerFiles.x(in, input, cfg, arena);
+            Tensor x = LayerFiles.x(in, run.input, cfg, arena);
             int tokens = (int) x.shape()[0];
             Codes codes = LayerFiles.codes(codeIn, codesFile, tokens, arena);
-            Backend chosen = backend == null ? Backends.select() : Backends.select(backend);
+            Backend chosen = run.backend();
             MemorySegment y = arena.allocate((long) tokens * cfg.outputDim() * Float.BYTES, 64);
             try (MxdLayer layer = chosen.load(m)) {
                 layer.decode(x.data(), tokens, codes, y);
             }
             Map<String, Tensor> out = new LinkedHashMap<>();
             out.put("y", new Tensor(DType.F32, new long[] {tokens, cfg.outputDim()}, y));
-            SafetensorsWriter.write(output, out, Map.of("model", model.toString(), "backend", chosen.name()));
-            spec.commandLine().getOut().printf("%s: %d tokens, codes of width %d, %s, backend %s -> %s%n", model, tokens,
+            SafetensorsWriter.write(output, out, Map.of("model", run.model.toString(), "backend", chosen.name()));
+            spec.commandLine().getOut().printf("%s: %d tokens, codes of width %d, %s, backend %s -> %s%n", run.model, tokens,
                     codes.width(), cfg.kind(), chosen.name(), output);
         }
         return 0;

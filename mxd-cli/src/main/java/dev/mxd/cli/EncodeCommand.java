@@ -1,7 +1,6 @@
 package dev.mxd.cli;
 
 import dev.mxd.Backend;
-import dev.mxd.Backends;
 import dev.mxd.Codes;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdLayer;
@@ -17,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -30,29 +30,21 @@ final class EncodeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "PATH",
-            description = "Model directory (mxd.safetensors + cfg.json), .safetensors file or reference .pt.")
-    Path model;
-
-    @Option(names = "--input", required = true, paramLabel = "X.safetensors", description = "Input file holding x [T, I].")
-    Path input;
+    @Mixin
+    LayerInput run;
 
     @Option(names = "--output", required = true, paramLabel = "CODES.safetensors", description = "Output file (written atomically).")
     Path output;
 
-    @Option(names = "--backend", paramLabel = "NAME",
-            description = "cpu, opencl, reference or auto (default: -Dmxd.backend, else $MXD_BACKEND, else auto).")
-    String backend;
-
     @Override
     public Integer call() throws Exception {
-        try (MxdModel m = ModelFiles.load(model);
-             SafetensorsFile in = SafetensorsFile.open(input);
+        try (MxdModel m = ModelFiles.load(run.model);
+             SafetensorsFile in = SafetensorsFile.open(run.input);
              Arena arena = Arena.ofShared()) {
             MxdConfig cfg = m.config();
-            Tensor x = LayerFiles.x(in, input, cfg, arena);
+            Tensor x = LayerFiles.x(in, run.input, cfg, arena);
             int tokens = (int) x.shape()[0];
-            Backend chosen = backend == null ? Backends.select() : Backends.select(backend);
+            Backend chosen = run.backend();
             Codes codes = Codes.allocate(arena, tokens, cfg.k());
             try (MxdLayer layer = chosen.load(m)) {
                 layer.encode(x.data(), tokens, codes);
@@ -60,8 +52,8 @@ final class EncodeCommand implements Callable<Integer> {
             Map<String, Tensor> out = new LinkedHashMap<>();
             out.put("codes.index", new Tensor(DType.I32, new long[] {tokens, cfg.k()}, codes.indexSegment()));
             out.put("codes.value", new Tensor(DType.F32, new long[] {tokens, cfg.k()}, codes.valueSegment()));
-            SafetensorsWriter.write(output, out, Map.of("model", model.toString(), "backend", chosen.name()));
-            spec.commandLine().getOut().printf("%s: %d tokens, %s K=%d, backend %s -> %s%n", model, tokens, cfg.kind(),
+            SafetensorsWriter.write(output, out, Map.of("model", run.model.toString(), "backend", chosen.name()));
+            spec.commandLine().getOut().printf("%s: %d tokens, %s K=%d, backend %s -> %s%n", run.model, tokens, cfg.kind(),
                     cfg.k(), chosen.name(), output);
         }
         return 0;

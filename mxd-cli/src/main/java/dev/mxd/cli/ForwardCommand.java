@@ -1,7 +1,6 @@
 package dev.mxd.cli;
 
 import dev.mxd.Backend;
-import dev.mxd.Backends;
 import dev.mxd.Codes;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdLayer;
@@ -18,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -31,31 +31,23 @@ final class ForwardCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "PATH",
-            description = "Model directory (mxd.safetensors + cfg.json), .safetensors file or reference .pt.")
-    Path model;
-
-    @Option(names = "--input", required = true, paramLabel = "X.safetensors", description = "Input file holding x [T, I].")
-    Path input;
+    @Mixin
+    LayerInput run;
 
     @Option(names = "--output", required = true, paramLabel = "Y.safetensors", description = "Output file (written atomically).")
     Path output;
 
-    @Option(names = "--backend", paramLabel = "NAME",
-            description = "cpu, opencl, reference or auto (default: -Dmxd.backend, else $MXD_BACKEND, else auto).")
-    String backend;
-
     @Override
     public Integer call() throws Exception {
-        try (MxdModel m = ModelFiles.load(model);
-             SafetensorsFile in = SafetensorsFile.open(input);
+        try (MxdModel m = ModelFiles.load(run.model);
+             SafetensorsFile in = SafetensorsFile.open(run.input);
              // Shared, not confined: the cpu backend's worker threads use these segments as they are, where a
              // confined one would be copied through the heap on the way in and out.
              Arena arena = Arena.ofShared()) {
             MxdConfig cfg = m.config();
-            Tensor x32 = LayerFiles.x(in, input, cfg, arena);
+            Tensor x32 = LayerFiles.x(in, run.input, cfg, arena);
             int tokens = (int) x32.shape()[0];
-            Backend chosen = backend == null ? Backends.select() : Backends.select(backend);
+            Backend chosen = run.backend();
             MemorySegment y = arena.allocate((long) tokens * cfg.outputDim() * Float.BYTES, 64);
             Codes codes = Codes.allocate(arena, tokens, cfg.k());
             long started;
@@ -70,12 +62,12 @@ final class ForwardCommand implements Callable<Integer> {
             out.put("codes.index", new Tensor(DType.I32, new long[] {tokens, cfg.k()}, codes.indexSegment()));
             out.put("codes.value", new Tensor(DType.F32, new long[] {tokens, cfg.k()}, codes.valueSegment()));
             Map<String, String> meta = new LinkedHashMap<>();
-            meta.put("model", model.toString());
+            meta.put("model", run.model.toString());
             meta.put("backend", chosen.name());
             SafetensorsWriter.write(output, out, meta);
             double seconds = elapsed / 1e9;
             spec.commandLine().getOut().printf("%s: %d tokens, %s (I=%d, O=%d, K=%d), backend %s (%s): %.3f s, %,.0f tokens/s -> %s%n",
-                    model, tokens, cfg.kind(), cfg.inputDim(), cfg.outputDim(), cfg.k(), chosen.name(),
+                    run.model, tokens, cfg.kind(), cfg.inputDim(), cfg.outputDim(), cfg.k(), chosen.name(),
                     chosen.availability().detail(), seconds, tokens / seconds, output);
         }
         return 0;

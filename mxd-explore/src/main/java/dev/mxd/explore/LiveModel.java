@@ -2,6 +2,7 @@ package dev.mxd.explore;
 
 import dev.mxd.MxdLayer;
 import dev.mxd.Steering;
+import dev.mxd.text.eval.EmbeddingCosine;
 import dev.mxd.text.experts.TokenCodes;
 import dev.mxd.text.minilm.MiniLmTokenizer;
 import dev.mxd.text.minilm.MlpHook;
@@ -135,7 +136,7 @@ public final class LiveModel {
         List<float[]> hidden = encoder.lastHiddenStates(List.of(ids, ids), layer, splice);
         float[] plain = SentenceEncoder.sentenceEmbedding(hidden.get(0), ids.length, w);
         float[] steered = SentenceEncoder.sentenceEmbedding(hidden.get(1), ids.length, w);
-        return new Steered(cosine(plain, steered), nearest(plain), nearest(steered));
+        return new Steered(EmbeddingCosine.cosine(plain, steered), nearest(plain), nearest(steered));
     }
 
     private MiniLmTokenizer.Tokens tokens(String text) {
@@ -156,21 +157,10 @@ public final class LiveModel {
     private List<Near> nearest(float[] embedding) {
         List<Near> all = new ArrayList<>(heldOut.size());
         for (Document d : heldOut) {
-            all.add(new Near(d.doc(), d.text(), cosine(embedding, d.embedding())));
+            all.add(new Near(d.doc(), d.text(), EmbeddingCosine.cosine(embedding, d.embedding())));
         }
         all.sort(Comparator.comparingDouble(Near::cosine).reversed().thenComparingInt(Near::doc));
         return List.copyOf(all.subList(0, Math.min(NEAREST, all.size())));
-    }
-
-    /** The cosine similarity of two vectors, in double; 0 when either is zero. */
-    static double cosine(float[] a, float[] b) {
-        double dot = 0, na = 0, nb = 0;
-        for (int i = 0; i < a.length; i++) {
-            dot += (double) a[i] * b[i];
-            na += (double) a[i] * a[i];
-            nb += (double) b[i] * b[i];
-        }
-        return na == 0 || nb == 0 ? 0 : dot / Math.sqrt(na * nb);
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.mxd.explore;
 
+import dev.mxd.checkpoint.AtomicDirectory;
 import dev.mxd.checkpoint.Json;
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -8,11 +9,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFileAttributeView;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -63,31 +60,10 @@ public final class SiteWriter {
             throw new IllegalArgumentException(out + " exists and is not an explorer site (no " + MARKER
                     + "); remove it or choose another directory");
         }
-        Files.createDirectories(target.getParent());
-        Path temp = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".explore-");
-        try {
-            // A temporary directory is made private (rwx------); a site is read like any other directory.
-            if (Files.getFileStore(temp).supportsFileAttributeView(PosixFileAttributeView.class)) {
-                Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rwxr-xr-x"));
-            }
-            build(atlas, labels, temp);
-            if (Files.exists(target)) {
-                Path old = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".old-");
-                Files.delete(old);
-                Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
-                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
-                deleteTree(old);
-            } else {
-                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
-            }
-        } catch (IOException | RuntimeException | Error e) {
-            try {
-                deleteTree(temp);
-            } catch (IOException | RuntimeException suppressed) {
-                e.addSuppressed(suppressed);
-            }
-            throw e;
-        }
+        AtomicDirectory.replace(target, "explore", dir -> {
+            build(atlas, labels, dir);
+            return null;
+        });
         return new Summary(target, atlas.experts(), (System.nanoTime() - started) / 1e9);
     }
 
@@ -225,17 +201,6 @@ public final class SiteWriter {
         if (!Files.isRegularFile(site.resolve(MARKER))) {
             throw new IllegalArgumentException(site + " is not an explorer site (no " + MARKER + "); not deleted");
         }
-        deleteTree(site);
-    }
-
-    static void deleteTree(Path dir) throws IOException {
-        if (Files.notExists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        }
+        AtomicDirectory.deleteTree(site);
     }
 }

@@ -1,5 +1,6 @@
 package dev.mxd.text.harvest;
 
+import dev.mxd.checkpoint.AtomicDirectory;
 import dev.mxd.checkpoint.SafetensorsWriter;
 import dev.mxd.text.minilm.SentenceEncoder;
 import dev.mxd.tensor.DType;
@@ -7,18 +8,13 @@ import dev.mxd.tensor.Tensor;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Stream;
 
 /**
@@ -112,57 +108,11 @@ public final class Harvester {
         if (Files.exists(target) && !replace) {
             throw new IllegalArgumentException(out + " already exists; remove it or choose another directory");
         }
-        Files.createDirectories(target.getParent());
-        Path temp = siblingName(target, "harvest");
-        Files.createDirectory(temp);
-        try {
-            HarvestManifest manifest = new Run(source, settings, temp, listener).run();
-            manifest.write(temp);
-            if (Files.exists(target)) {
-                Path old = siblingName(target, "old");
-                Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
-                try {
-                    Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
-                } catch (IOException | RuntimeException e) {
-                    Files.move(old, target, StandardCopyOption.ATOMIC_MOVE);
-                    throw e;
-                }
-                deleteTree(old);
-            } else {
-                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
-            }
+        return AtomicDirectory.replace(target, "harvest", dir -> {
+            HarvestManifest manifest = new Run(source, settings, dir, listener).run();
+            manifest.write(dir);
             return manifest;
-        } catch (IOException | RuntimeException | Error e) {
-            try {
-                deleteTree(temp);
-            } catch (IOException | RuntimeException suppressed) {
-                e.addSuppressed(suppressed);
-            }
-            throw e;
-        }
-    }
-
-    /** A name beside {@code target} that does not exist yet: {@code .<name>.<what>-<random>}. */
-    private static Path siblingName(Path target, String what) throws FileAlreadyExistsException {
-        for (int attempt = 0; attempt < 10; attempt++) {
-            Path p = target.resolveSibling("." + target.getFileName() + "." + what + "-"
-                    + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt()));
-            if (Files.notExists(p)) {
-                return p;
-            }
-        }
-        throw new FileAlreadyExistsException(target.resolveSibling("." + target.getFileName() + "." + what).toString());
-    }
-
-    static void deleteTree(Path dir) throws IOException {
-        if (Files.notExists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        }
+        });
     }
 
     /**
