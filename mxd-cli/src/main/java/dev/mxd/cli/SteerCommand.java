@@ -36,7 +36,7 @@ import picocli.CommandLine.Spec;
 
 @Command(name = "steer", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Steering on the real model: the layer replaces the MLP it was trained on (the layer of DIR's"
-                + " manifest), and an expert's value is added (--mode add) or overwritten (--mode set) at every token"
+                + " manifest), and an expert's value is added (--mode add) or overwritten (--mode set) at every real token"
                 + " between its two steps. With --text: how far the sentence embedding moves (cosine to the unsteered"
                 + " splice) and its nearest held-out documents of DIR before and after.",
                 "With --probes P.json (./mxd probe --json) and --out FILE: the scored experiment. Per language, the"

@@ -129,10 +129,10 @@ public final class LiveModel {
         Steering edit = Steering.none().with(new Steering.Edit(expert, value, mode));
         // Both runs in one call (the encoder stacks them); the hook sees the unsteered sequence first.
         int[] calls = {0};
-        MlpHook splice = (n, in, out) -> {
+        MlpHook splice = EmbeddingCosine.splice(EmbeddingCosine.Positions.REAL, w, (rows, in, out) -> {
             float[] y = (calls[0]++ == 1 ? edit : Steering.none()).steer(model, in).y();
-            System.arraycopy(y, 0, out, 0, n * w);
-        };
+            System.arraycopy(y, 0, out, 0, rows * w);
+        });
         List<float[]> hidden = encoder.lastHiddenStates(List.of(ids, ids), layer, splice);
         float[] plain = SentenceEncoder.sentenceEmbedding(hidden.get(0), ids.length, w);
         float[] steered = SentenceEncoder.sentenceEmbedding(hidden.get(1), ids.length, w);

@@ -16,6 +16,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Objects;
 import java.util.Map;
 import java.util.SequencedSet;
 import java.util.Set;
@@ -252,17 +253,28 @@ public final class EmbeddingCosine {
 
     /** The hook that runs {@code map} at {@link #positions()} and keeps the MLP's output elsewhere. */
     private MlpHook splice(RowMap map) {
-        int w = encoder.width();
+        return splice(positions, encoder.width(), map);
+    }
+
+    /**
+     * The hook every splice of a layer into the encoder goes through (evaluation, steering, the explorer): it runs
+     * {@code map} on the rows at {@code positions} of each sequence and keeps the MLP's own output at the others.
+     *
+     * @param width the encoder's width (the MLP's input and output)
+     */
+    public static MlpHook splice(Positions positions, int width, RowMap map) {
+        Objects.requireNonNull(positions, "positions");
+        Objects.requireNonNull(map, "map");
         return (n, input, output) -> {
             int from = positions == Positions.ALL ? 0 : 1;
             int to = positions == Positions.ALL ? n : n - 1;
             if (to <= from) {
                 return;   // [CLS] [SEP] alone: no real token to replace
             }
-            float[] in = Arrays.copyOfRange(input, from * w, to * w);
+            float[] in = Arrays.copyOfRange(input, from * width, to * width);
             float[] out = new float[in.length];
             map.apply(to - from, in, out);
-            System.arraycopy(out, 0, output, from * w, out.length);
+            System.arraycopy(out, 0, output, from * width, out.length);
         };
     }
 

@@ -6,7 +6,6 @@ import dev.mxd.text.eval.EmbeddingCosine;
 import dev.mxd.text.minilm.MlpHook;
 import dev.mxd.text.minilm.SentenceEncoder;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,7 +23,9 @@ public final class SplicedSteering {
     }
 
     /**
-     * A hook that replaces the MLP's output with {@code steering.steer(layer, x)} at every position of a sequence.
+     * A hook that replaces the MLP's output with {@code steering.steer(layer, x)} at the real tokens of a sequence,
+     * where the layer was trained and where evaluation splices it ({@link EmbeddingCosine.Positions#REAL});
+     * {@code [CLS]} and {@code [SEP]} keep the MLP's own output.
      *
      * @param layer I = O = the encoder's width; the caller keeps ownership and keeps it open while the hook is used
      * @throws IllegalArgumentException when an edit's expert is outside the layer's code space
@@ -33,11 +34,8 @@ public final class SplicedSteering {
         Objects.requireNonNull(layer, "layer");
         steering.requireFits(layer.config());
         int w = layer.config().inputDim();
-        return (n, input, output) -> {
-            float[] x = input.length == n * w ? input : Arrays.copyOf(input, n * w);
-            float[] y = steering.steer(layer, x).y();
-            System.arraycopy(y, 0, output, 0, n * w);
-        };
+        return EmbeddingCosine.splice(EmbeddingCosine.Positions.REAL, w,
+                (rows, input, output) -> System.arraycopy(steering.steer(layer, input).y(), 0, output, 0, rows * w));
     }
 
     /**
