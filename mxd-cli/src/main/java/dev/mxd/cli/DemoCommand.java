@@ -16,7 +16,6 @@ import dev.mxd.text.harvest.HarvestManifest;
 import dev.mxd.text.harvest.Harvester;
 import dev.mxd.text.harvest.TextSource;
 import dev.mxd.text.probe.DocumentLabels;
-import dev.mxd.text.probe.SparseProbing;
 import dev.mxd.train.ActivationDirectory;
 import dev.mxd.train.TrainingOptions;
 import java.io.IOException;
@@ -63,10 +62,6 @@ final class DemoCommand implements Callable<Integer> {
     static final int TINY_BATCH = 256;
     static final int TINY_COSINE_DOCS = 8;
     static final double EVAL_FRACTION = 0.1;
-    /** The K whose models the demo reads at the end. */
-    static final int EXPERTS_K = 32;
-    /** The steering row's value, added at every token. */
-    static final float STEER_VALUE = 20;
 
     @Spec
     CommandSpec spec;
@@ -126,7 +121,7 @@ final class DemoCommand implements Callable<Integer> {
     Integer cosineDocs;
 
     @Option(names = "--experts", negatable = true, defaultValue = "true", fallbackValue = "true",
-            description = "End with the experts of the K = " + EXPERTS_K + " models (else the largest K): the probing"
+            description = "End with the experts of the K = " + DemoExperts.EXPERTS_K + " models (else the largest K): the probing"
                     + " table, the top contexts of three experts, one steering row (default: on; --no-experts skips).")
     boolean experts;
 
@@ -284,7 +279,7 @@ final class DemoCommand implements Callable<Integer> {
         log.println();
         log.print(table(rows));
         log.print(verdicts(rows));
-        double expertSeconds = experts ? experts(log, acts, rows, evalBackend) : 0;
+        double expertSeconds = experts ? DemoExperts.run(log, texts, labelers, out, acts, rows, evalBackend) : 0;
         wall = (System.nanoTime() - started) / 1e9;
         log.printf(Locale.ROOT, "%nwall time %s (harvest %s, %d models%s)%n", ProgressLine.duration(wall),
                 ProgressLine.duration(harvestSeconds), rows.size(), experts ? ", experts "
@@ -302,80 +297,6 @@ final class DemoCommand implements Callable<Integer> {
                         + "  %s%n", MxdConfig.equalParameterExperts(width, 4 * width, width, 32 * width, false),
                 PAPER_COMMAND);
         return 0;
-    }
-
-    /**
-     * The experts of the models at K = {@value #EXPERTS_K} (else the largest K trained): the probing table (written
-     * to DIR/probes.json), the top contexts of the best-F1 experts of three languages, and one steering row (the
-     * best-F1 language but English, value {@value #STEER_VALUE}; DIR/steer.json and .png). Returns its seconds.
-     * When the text has too few languages to probe, says so and skips the rest.
-     */
-    private double experts(PrintWriter log, Path acts, List<Row> rows, Backend backend) throws Exception {
-        long t0 = System.nanoTime();
-        int k = rows.stream().anyMatch(r -> r.k() == EXPERTS_K) ? EXPERTS_K
-                : rows.stream().mapToInt(Row::k).max().orElse(0);
-        List<Row> atK = rows.stream().filter(r -> r.k() == k).toList();
-        if (atK.isEmpty()) {
-            return 0;
-        }
-        log.printf(Locale.ROOT, "%n== the experts of the K = %d models ==%n", k);
-        ProbeCommand.Report report;
-        try {
-            report = ProbeCommand.run(log, texts, labelers, acts, atK.stream().map(Row::model).toList(),
-                    SparseProbing.Settings.DEFAULT, backend);
-        } catch (IllegalArgumentException e) {
-            log.printf("experts skipped: %s%n", e.getMessage());
-            return (System.nanoTime() - t0) / 1e9;
-        }
-        Path probes = out.resolve("probes.json");
-        AtomicWrite.writeString(probes, report.json() + "\n");
-        log.println();
-        log.print(report.table());
-        ProbeCommand.ModelProbes mxd = report.models().stream().filter(m -> m.config().kind() == Kind.MXD).findFirst()
-                .orElse(report.models().get(0));
-        List<SparseProbing.ClassResult> best = mxd.classes().stream()
-                .sorted(Comparator.comparingDouble((SparseProbing.ClassResult c) -> -c.bestF1())
-                        .thenComparing(SparseProbing.ClassResult::label)).toList();
-        log.printf(Locale.ROOT, "%nthree experts of %s, the best-F1 experts of %s:%n", mxd.name(),
-                best.stream().limit(3).map(c -> c.label() + " (" + c.bestCode() + ", F1 " + String.format(Locale.ROOT,
-                        "%.3f", c.bestF1()) + ")").toList());
-        for (SparseProbing.ClassResult c : best.subList(0, Math.min(3, best.size()))) {
-            topContexts(log, mxd.model(), acts, c.bestCode());
-        }
-        String lang = best.stream().map(SparseProbing.ClassResult::label).filter(l -> !l.equals("en")).findFirst()
-                .orElse(null);
-        if (lang == null) {
-            log.println("no steering row: English is the only language probed");
-        } else {
-            try {
-                SteerCommand.Experiment e = SteerCommand.experiment(log, texts, labelers, mxd.model(), acts, probes,
-                        List.of(lang), List.of(STEER_VALUE), 16, backend);
-                Path steer = out.resolve("steer.json");
-                SteerCommand.write(e, steer);
-                log.println();
-                log.print(e.table());
-                log.printf("(./mxd steer --model %s --data %s --probes %s --out FILE sweeps every language and value)%n",
-                        mxd.model(), acts, probes);
-            } catch (IllegalArgumentException e) {
-                log.printf("no steering row: %s%n", e.getMessage());
-            }
-        }
-        return (System.nanoTime() - t0) / 1e9;
-    }
-
-    /** One expert's five top-activating contexts on the held-out split, as {@code ./mxd top} prints them. */
-    private static void topContexts(PrintWriter log, Path model, Path acts, int expert) {
-        log.println();
-        CommandLine top = new CommandLine(new TopCommand());
-        top.setOut(log);
-        top.setErr(log);
-        top.setExecutionExceptionHandler((ex, cmd, parsed) -> {
-            log.printf("top contexts of expert %d: %s%n", expert, Main.describe(ex));
-            return 1;
-        });
-        top.execute("--model", model.toString(), "--data", acts.toString(), "--expert", Integer.toString(expert),
-                "--m", "5");
-        log.flush();
     }
 
     /** The manifest of {@code acts} when it holds the harvest {@code settings} describe, else null. */
