@@ -8,6 +8,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -23,40 +24,25 @@ final class StatsCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "PATH",
-            description = "Model directory (mxd.safetensors + cfg.json), .safetensors file or reference .pt.")
-    Path model;
-
-    @Option(names = "--data", required = true, paramLabel = "DIR", description = "Activation directory.")
-    Path data;
-
-    @Option(names = "--split", paramLabel = "eval|train", defaultValue = "eval",
-            description = "The split to read (default: ${DEFAULT-VALUE}).")
-    String split;
+    @Mixin
+    ExpertPassOptions pass;
 
     @Option(names = "--out", required = true, paramLabel = "FILE", description = "Output safetensors file (written atomically).")
     Path out;
 
-    @Option(names = "--batch", paramLabel = "TOKENS", defaultValue = "4096", description = "Tokens per encode call (default: ${DEFAULT-VALUE}).")
-    int batch;
-
-    @Option(names = "--backend", paramLabel = "NAME",
-            description = "cpu, opencl, reference or auto (default: -Dmxd.backend, else $MXD_BACKEND, else auto).")
-    String backend;
-
     @Override
     public Integer call() throws Exception {
         long started = System.nanoTime();
-        try (ExpertData d = ExpertData.open(model, data, split, backend)) {
+        try (ExpertData d = pass.open()) {
             ExpertStatistics.Accumulator acc = ExpertStatistics.accumulator(d.model.config().codeSpace());
-            d.pass(acc, List.of(), batch);
-            ExpertStatistics s = acc.finish(d.about(model, data));
+            d.pass(acc, List.of(), pass.batch);
+            ExpertStatistics s = acc.finish(d.about(pass.model, pass.data));
             s.write(out);
             double seconds = (System.nanoTime() - started) / 1e9;
             PrintWriter o = spec.commandLine().getOut();
             o.printf(Locale.ROOT, "%s on %s (%,d tokens, backend %s, %.1f s): L0 %.2f, dead %,d and dense %,d of %,d"
-                            + " experts (dense: more than %.0f%% of the %,d tokens)%nwrote %s and %s%n", model,
-                    data.resolve(split), s.tokens(), d.backend.name(), seconds, s.l0(), s.dead(), s.dense(),
+                            + " experts (dense: more than %.0f%% of the %,d tokens)%nwrote %s and %s%n", pass.model,
+                    pass.data.resolve(pass.split), s.tokens(), d.backend.name(), seconds, s.l0(), s.dead(), s.dense(),
                     s.codeSpace(), 100 * ExpertStatistics.DENSE_FREQUENCY, s.tokens(), out,
                     ExpertStatistics.summaryPath(out));
         }

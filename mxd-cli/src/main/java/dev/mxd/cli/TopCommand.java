@@ -9,6 +9,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -25,12 +26,8 @@ final class TopCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "PATH",
-            description = "Model directory (mxd.safetensors + cfg.json), .safetensors file or reference .pt.")
-    Path model;
-
-    @Option(names = "--data", required = true, paramLabel = "DIR", description = "Activation directory from ./mxd harvest.")
-    Path data;
+    @Mixin
+    ExpertPassOptions pass;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     Which which;
@@ -50,19 +47,8 @@ final class TopCommand implements Callable<Integer> {
             description = "Examples per expert (default: ${DEFAULT-VALUE}).")
     int m;
 
-    @Option(names = "--split", paramLabel = "eval|train", defaultValue = "eval",
-            description = "The split to read (default: ${DEFAULT-VALUE}).")
-    String split;
-
     @Option(names = "--json", description = "Print one JSON object instead of text.")
     boolean json;
-
-    @Option(names = "--batch", paramLabel = "TOKENS", defaultValue = "4096", description = "Tokens per encode call (default: ${DEFAULT-VALUE}).")
-    int batch;
-
-    @Option(names = "--backend", paramLabel = "NAME",
-            description = "cpu, opencl, reference or auto (default: -Dmxd.backend, else $MXD_BACKEND, else auto).")
-    String backend;
 
     @Override
     public Integer call() throws Exception {
@@ -76,10 +62,10 @@ final class TopCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--m must be >= 1, got " + m);
         }
         long started = System.nanoTime();
-        try (ExpertData d = ExpertData.open(model, data, split, backend)) {
+        try (ExpertData d = pass.open()) {
             int[] only = which.all ? null : new int[] {d.checkExpert(which.expert)};
             int n = d.model.config().codeSpace();
-            ExpertData.Computed computed = d.statsAndTop(model, data, m, only, batch);
+            ExpertData.Computed computed = d.statsAndTop(pass.model, pass.data, m, only, pass.batch);
             TopContexts contexts = computed.contexts();
             String note = computed.note();
             double seconds = (System.nanoTime() - started) / 1e9;
@@ -88,7 +74,7 @@ final class TopCommand implements Callable<Integer> {
                 contexts.write(out);
                 if (!json) {
                     o.printf(Locale.ROOT, "%,d experts, %d examples each, from %,d tokens of %s in %.1f s: wrote %s%n", n, m,
-                            computed.stats().tokens(), data.resolve(split), seconds, out);
+                            computed.stats().tokens(), pass.data.resolve(pass.split), seconds, out);
                 }
                 if (note != null) {
                     spec.commandLine().getErr().println("mxd: " + note);
@@ -107,7 +93,7 @@ final class TopCommand implements Callable<Integer> {
 
     private void print(PrintWriter o, TopContexts.Expert e, ExpertData d, double seconds, String note) {
         o.printf(Locale.ROOT, "expert %d of %s (%s K=%d) on %s: fires on %.4f%% of %,d tokens (%,d); %.1f s, backend %s%n",
-                e.expert(), model, d.model.config().kind(), d.model.config().k(), data.resolve(split),
+                e.expert(), pass.model, d.model.config().kind(), d.model.config().k(), pass.data.resolve(pass.split),
                 100 * e.frequency(), d.split.tokens(), e.count(), seconds, d.backend.name());
         if (note != null) {
             o.println(note);
