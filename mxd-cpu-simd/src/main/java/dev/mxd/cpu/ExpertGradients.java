@@ -35,7 +35,8 @@ final class ExpertGradients {
      * An MxD's, over the pairs with a non-zero code (a zero code has relu'(g) = 0 and contributes nothing):
      * {@code daₙ = dm·C[n]}, {@code dC[n] += aₙ·dm}, {@code dgate[n] += daₙ·x}, {@code dgate_bias[n] += daₙ}.
      * Expert by expert, so that C[n] is read once for all of its tokens; with {@code project}, each block of
-     * {@link Blocking#EXPERT_BLOCK} gradient rows of C loses its components parallel to C's rows while in cache.
+     * {@link Blocking#EXPERT_BLOCK} gradient rows of C loses its components parallel to C's rows while in cache
+     * (rows of experts without pairs are zero, and left so: for a finite C, their dot is zero).
      *
      * @param dGate the gate's gradient as packed gateᵀ [I, N] (the layout of the gate operand)
      */
@@ -67,7 +68,16 @@ final class ExpertGradients {
                     dGate.storeColumns(rows, 0, inDim, g0, g1 - g0);
                 }
                 if (project) {
-                    DecoderRows.project(kern, dC, b0 * outDim, c, b0 * outDim, outDim, width, dots);
+                    // only runs of experts with pairs: the others' rows are zero and stay zero
+                    for (int n = b0, end = b0 + width, run; n < end; n = run) {
+                        for (run = n; run < end && start[run] < start[run + 1]; run++) {
+                        }
+                        if (run > n) {
+                            DecoderRows.project(kern, dC, n * outDim, c, n * outDim, outDim, run - n, dots);
+                        } else {
+                            run++;
+                        }
+                    }
                 }
             }
         });

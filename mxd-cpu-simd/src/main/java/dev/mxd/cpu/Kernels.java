@@ -168,8 +168,12 @@ abstract class Kernels {
         }
     }
 
-    /** The first {@code i} in [from, to) with {@code v[i] > threshold}, else {@code to}. NaN never qualifies. */
-    abstract int nextGreater(float[] v, int from, int to, float threshold);
+    /**
+     * The first {@code j} in [from, n) with {@code v[vo + j] + s[so + j] > threshold} (the float sum), else
+     * {@code n}. NaN never qualifies. A score tile and its bias are scanned without writing the sums: all but a few
+     * columns of a TopK's row are rejected here, and only those few are formed again.
+     */
+    abstract int nextSumAbove(float[] v, int vo, float[] s, int so, int from, int n, float threshold);
 
     /**
      * Sets bit j of {@code bits[j / 64]} to {@code v[vo + j] > limits[lo + j]} for {@code j < n}, each element against

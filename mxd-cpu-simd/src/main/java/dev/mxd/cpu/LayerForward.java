@@ -21,7 +21,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * <p>Per block, for an MxD (DESIGN §1, §8), each product walked in column tiles by {@link BlockedGemm#tiles} with
  * its epilogue:
  * <ol>
- * <li>gate: {@code x·gateᵀ}, then {@code + gate_bias}, relu and the per-token TopK; the T×N gate matrix exists
+ * <li>gate: {@code x·gateᵀ}, then {@code + gate_bias}, relu and the per-token TopK in one scan of the tile
+ *     ({@link TopK#offer(Kernels, int, float[], int, float[], int, int, int, boolean)}); the T×N gate matrix exists
  *     only as one tile at a time;</li>
  * <li>{@code m = Cᵀa}: a gather of the K selected rows of C;</li>
  * <li>encoder: {@code z = act(x·W_enc + b_enc) (⊙ (x·W_gluᵀ + b_glu))};</li>
@@ -262,9 +263,7 @@ final class LayerForward {
             if (mxd) {
                 BlockedGemm.tiles(kern, r.xPacked, row0, count, w.gate(), c0, c1, t.tile, nc, (tile, ld, r0, rows, c, cols) -> {
                     for (int row = 0; row < rows; row++) {
-                        kern.add(tile, row * ld, w.gateBias(), c, cols);
-                        kern.activate(Activation.RELU, tile, row * ld, cols);
-                        t.topK.offer(kern, row, tile, row * ld, cols, c);
+                        t.topK.offer(kern, row, tile, row * ld, w.gateBias(), c, cols, c, true);
                     }
                 });
             } else {

@@ -12,6 +12,9 @@ import java.util.Arrays;
  * loaded (or a trainer starts); {@link Sgemm} packs its B per call into its workspace.
  */
 final class PackedMatrix {
+    /** Steps per run of {@link #storeColumns}: 32 steps of a 32-column panel are 4 KiB. */
+    private static final int STORE_STEPS = 32;
+
     /** Rows of B: the reduction dimension. */
     final int k;
     /** Columns of B. */
@@ -118,17 +121,21 @@ final class PackedMatrix {
 
     /**
      * {@code B[r][col0 + j] = src[so + j·ld + r]} for r &lt; k, j &lt; cols: columns from rows of S for B = Sᵀ, e.g.
-     * the gate's gradient rows. Each panel is written in its order, a run of up to nr floats per step, where one
-     * column at a time would touch a cache line per float.
+     * the gate's gradient rows. In runs of {@link #STORE_STEPS} steps: a run's part of the panel (a few KiB) stays
+     * in L1 while each column is written into it from its row of S, read in order; step by step, the nr read
+     * streams would lie ld floats apart and crowd a few L1 sets.
      */
     void storeColumns(float[] src, int so, int ld, int col0, int cols) {
         for (int c = col0, end = col0 + cols; c < end; ) {
             int panelEnd = Math.min(end, (c / nr + 1) * nr);
-            int width = panelEnd - c;
-            int s = so + (c - col0) * ld;
-            for (int r = 0, o = offset(c - c % nr, 0) + c % nr; r < k; r++, o += nr) {
-                for (int j = 0; j < width; j++) {
-                    data[o + j] = src[s + j * ld + r];
+            int base = offset(c - c % nr, 0) + c % nr;
+            for (int r0 = 0; r0 < k; r0 += STORE_STEPS) {
+                int r1 = Math.min(k, r0 + STORE_STEPS);
+                for (int j = 0; j < panelEnd - c; j++) {
+                    int s = so + (c - col0 + j) * ld;
+                    for (int r = r0, o = base + r0 * nr + j; r < r1; r++, o += nr) {
+                        data[o] = src[s + r];
+                    }
                 }
             }
             c = panelEnd;

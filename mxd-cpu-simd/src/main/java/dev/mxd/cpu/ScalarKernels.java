@@ -79,13 +79,13 @@ final class ScalarKernels extends Kernels {
     }
 
     @Override
-    int nextGreater(float[] v, int from, int to, float threshold) {
-        for (int i = from; i < to; i++) {
-            if (v[i] > threshold) {
-                return i;
+    int nextSumAbove(float[] v, int vo, float[] s, int so, int from, int n, float threshold) {
+        for (int j = from; j < n; j++) {
+            if (v[vo + j] + s[so + j] > threshold) {
+                return j;
             }
         }
-        return to;
+        return n;
     }
 
     @Override

@@ -38,6 +38,8 @@ final class TopK {
     private final float[] limits;
     /** {@link #offerColumns}: the rows a tile row's scores beat, as bits. */
     private final long[] hits;
+    /** The addend of {@link #offer(Kernels, int, float[], int, int, int)}, grown on need. */
+    private float[] zeros = new float[0];
 
     /** Empty reservoirs for up to {@code rows} rows, keeping the {@code k} best of each. */
     TopK(int rows, int k) {
@@ -67,15 +69,31 @@ final class TopK {
      * {@code [col0, col0 + n)}; columns must come in increasing order across calls.
      */
     void offer(Kernels kern, int row, float[] v, int vo, int n, int col0) {
-        int end = vo + n;
-        int i = vo;
-        for (; i < end && bar[row] == NO_BAR; i++) {
-            push(row, key(v[i], col0 + i - vo));
+        if (zeros.length < n) {
+            zeros = new float[n];
         }
-        while ((i = kern.nextGreater(v, i, end, threshold(row))) < end) {
-            push(row, key(v[i], col0 + i - vo));
-            i++;
+        offer(kern, row, v, vo, zeros, 0, n, col0, false);
+    }
+
+    /**
+     * Offers row {@code row}'s columns {@code [col0, col0 + n)} with scores {@code v[vo + j] + a[ao + j]}, or with
+     * {@code relu} their relu (max(x, 0), NaN and −0 to +0: the gate's bias and relu, formed here for the few
+     * columns that beat the bar, the tile itself left as it is); columns must come in increasing order across
+     * calls. With relu every kept score is ≥ 0, so the bar is too, and relu(x) beats it exactly when x does.
+     */
+    void offer(Kernels kern, int row, float[] v, int vo, float[] a, int ao, int n, int col0, boolean relu) {
+        int j = 0;
+        for (; j < n && bar[row] == NO_BAR; j++) {
+            push(row, key(score(v[vo + j] + a[ao + j], relu), col0 + j));
         }
+        while ((j = kern.nextSumAbove(v, vo, a, ao, j, n, threshold(row))) < n) {
+            push(row, key(score(v[vo + j] + a[ao + j], relu), col0 + j));
+            j++;
+        }
+    }
+
+    private static float score(float x, boolean relu) {
+        return !relu || x > 0 ? x : 0f;
     }
 
     /**

@@ -176,20 +176,21 @@ final class VectorKernels extends Kernels {
     }
 
     @Override
-    int nextGreater(float[] v, int from, int to, float threshold) {
-        int i = from;
-        for (; i <= to - L; i += L) {
-            VectorMask<Float> m = FloatVector.fromArray(F, v, i).compare(VectorOperators.GT, threshold);
+    int nextSumAbove(float[] v, int vo, float[] s, int so, int from, int n, float threshold) {
+        int j = from;
+        for (; j <= n - L; j += L) {
+            VectorMask<Float> m = FloatVector.fromArray(F, v, vo + j).add(FloatVector.fromArray(F, s, so + j))
+                    .compare(VectorOperators.GT, threshold);
             if (m.anyTrue()) {
-                return i + m.firstTrue();
+                return j + m.firstTrue();
             }
         }
-        for (; i < to; i++) {
-            if (v[i] > threshold) {
-                return i;
+        for (; j < n; j++) {
+            if (v[vo + j] + s[so + j] > threshold) {
+                return j;
             }
         }
-        return to;
+        return n;
     }
 
     /** L divides 64 at every width, so a vector's mask bits never straddle two words. */

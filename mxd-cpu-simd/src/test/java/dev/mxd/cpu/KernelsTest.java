@@ -109,18 +109,43 @@ class KernelsTest {
 
     @ParameterizedTest
     @MethodSource("kernels")
-    void nextGreaterFindsTheFirstLaneAboveTheThreshold(Kernels kern) {
-        float[] v = new float[70];
-        v[5] = Float.NaN;
-        v[40] = 2f;
-        v[41] = 3f;
-        v[69] = 2.5f;
-        assertEquals(40, kern.nextGreater(v, 0, 70, 1f));
-        assertEquals(41, kern.nextGreater(v, 0, 70, 2f));
-        assertEquals(69, kern.nextGreater(v, 42, 70, 1f));
-        assertEquals(69, kern.nextGreater(v, 0, 69, 3f), "none: returns the end");
-        assertEquals(6, kern.nextGreater(v, 5, 70, Float.NEGATIVE_INFINITY), "NaN never qualifies");
-        assertEquals(30, kern.nextGreater(v, 6, 30, 0f), "none: returns the end");
+    void nextSumAboveFindsTheFirstLaneWhoseSumBeatsTheThreshold(Kernels kern) {
+        // the scores sit at offset 3 and the addend at offset 7 of their arrays, so that the two offsets differ
+        float[] v = new float[73];
+        float[] a = new float[80];
+        v[3 + 5] = Float.NaN;
+        v[3 + 40] = 2f;
+        v[3 + 41] = 3f;
+        v[3 + 69] = 2.5f;
+        a[7 + 50] = 1.5f;
+        a[7 + 41] = -2.5f;
+        assertEquals(40, kern.nextSumAbove(v, 3, a, 7, 0, 70, 1f));
+        assertEquals(69, kern.nextSumAbove(v, 3, a, 7, 0, 70, 2f), "3 − 2.5 and 0 + 1.5 do not beat 2");
+        assertEquals(50, kern.nextSumAbove(v, 3, a, 7, 42, 70, 1.4f));
+        assertEquals(69, kern.nextSumAbove(v, 3, a, 7, 42, 70, 1.5f), "1.5 does not beat 1.5");
+        assertEquals(69, kern.nextSumAbove(v, 3, a, 7, 0, 69, 3f), "none: returns the end");
+        assertEquals(6, kern.nextSumAbove(v, 3, a, 7, 5, 70, Float.NEGATIVE_INFINITY), "NaN never qualifies");
+        assertEquals(30, kern.nextSumAbove(v, 3, a, 7, 6, 30, 0f), "none: returns the end");
+        // every start and end across the vector width: the first lane above equals a plain scan's
+        java.util.SplittableRandom r = new java.util.SplittableRandom(3);
+        float[] w = new float[67];
+        float[] b = new float[67];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) r.nextGaussian();
+            b[i] = (float) r.nextGaussian();
+        }
+        for (int from = 0; from < 20; from++) {
+            for (int n = from; n <= 66; n += 5) {
+                int expected = n;
+                for (int j = from; j < n; j++) {
+                    if (w[1 + j] + b[j] > 1.5f) {
+                        expected = j;
+                        break;
+                    }
+                }
+                assertEquals(expected, kern.nextSumAbove(w, 1, b, 0, from, n, 1.5f), "from " + from + ", n " + n);
+            }
+        }
     }
 
     /**

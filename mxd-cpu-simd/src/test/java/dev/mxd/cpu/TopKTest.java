@@ -55,6 +55,53 @@ class TopKTest {
         }
     }
 
+    /**
+     * The gate's fused epilogue: scores relu(v + bias) formed inside the scan, the tile left unwritten. Against a
+     * sort of the sums' relu, with negatives, −0 and NaN among the scores (all relu to +0: ties broken by index),
+     * on both kernel sets.
+     */
+    @Test
+    void biasAndReluInsideTheScanGiveTheSortedTopKOfTheirRelu() {
+        SplittableRandom r = new SplittableRandom(5);
+        for (Kernels kernels : new Kernels[] {kern, new ScalarKernels()}) {
+            for (int n : new int[] {1, 7, 40, 333}) {
+                for (int k : new int[] {1, 3, Math.max(1, n / 3), n}) {
+                    if (k > n) {
+                        continue;
+                    }
+                    float[] v = new float[n + 3];
+                    float[] bias = new float[n + 5];
+                    float[] relu = new float[n];
+                    for (int i = 0; i < n; i++) {
+                        v[3 + i] = switch (r.nextInt(8)) {
+                            case 0 -> Float.NaN;
+                            case 1 -> -0f;
+                            default -> (float) r.nextInt(-4, 6) / 2;
+                        };
+                        bias[5 + i] = r.nextInt(3) == 0 ? 0f : (float) r.nextInt(-2, 3) / 4;
+                        float x = v[3 + i] + bias[5 + i];
+                        relu[i] = x > 0 ? x : 0f;
+                    }
+                    float[] before = v.clone();
+                    TopK top = new TopK(1, k);
+                    top.clear(1);
+                    for (int c0 = 0; c0 < n; c0 += 19) {
+                        top.offer(kernels, 0, v, 3 + c0, bias, 5 + c0, Math.min(19, n - c0), c0, true);
+                    }
+                    int[] idx = new int[k];
+                    float[] val = new float[k];
+                    top.drain(0, idx, val, 0);
+                    String where = kernels.describe() + ", n " + n + ", k " + k;
+                    assertArrayEquals(sortedTopK(relu, k), idx, where);
+                    for (int j = 0; j < k; j++) {
+                        assertEquals(Float.floatToRawIntBits(relu[idx[j]] + 0f), Float.floatToRawIntBits(val[j]), where);
+                    }
+                    assertArrayEquals(before, v, "the scores are not written");
+                }
+            }
+        }
+    }
+
     /** The indices of a row's K best scores by a full sort: value descending, ties to the lower index. */
     private static int[] sortedTopK(float[] s, int k) {
         return IntStream.range(0, s.length).boxed()
