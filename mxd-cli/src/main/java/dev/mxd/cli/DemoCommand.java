@@ -273,7 +273,8 @@ final class DemoCommand implements Callable<Integer> {
         Path plot = out.resolve("frontier.png");
         FrontierPlot.write(plot, String.format(Locale.ROOT, "%s layer %d: MxD vs transcoders at equal parameters (TC %d·I)",
                         texts.model(), layer, tcWidth),
-                rows.stream().map(r -> new FrontierPlot.Point(r.kind().name(), r.l0(), r.fvu(), r.embeddingCosine()))
+                rows.stream().map(r -> new FrontierPlot.Point(r.kind().name(), r.l0(), r.fvu(), r.fvuSd(),
+                        r.embeddingCosine()))
                         .toList(),
                 1000, 760);
         log.println();
