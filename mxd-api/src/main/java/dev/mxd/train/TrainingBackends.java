@@ -29,7 +29,8 @@ public final class TrainingBackends {
         if (backend instanceof TrainingBackend training && backend.trains()) {
             return training.kernels(model);
         }
-        throw new MxdBackendException("backend '" + backend.name() + "' does not train; train with cpu (or reference,"
-                + " the exact and slow float64 oracle)");
+        throw new MxdBackendException("backend '" + backend.name() + "' does not train; backends that train here: "
+                + String.join(", ", Backends.installed().stream().filter(Backend::trains).map(Backend::name).toList())
+                + " (reference is the exact and slow float64 oracle)");
     }
 }

@@ -153,7 +153,7 @@ final class DemoCommand implements Callable<Integer> {
     OptimiserOptions optimiser;
 
     @Option(names = "--backend", paramLabel = "NAME",
-            description = "cpu, reference or auto (default: -Dmxd.backend, else $MXD_BACKEND, else auto).")
+            description = "cpu, opencl, reference or auto (default: -Dmxd.backend, else $MXD_BACKEND, else auto).")
     String backend;
 
     /**

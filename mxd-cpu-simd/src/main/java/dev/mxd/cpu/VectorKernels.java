@@ -179,10 +179,10 @@ final class VectorKernels extends Kernels {
     int nextSumAbove(float[] v, int vo, float[] s, int so, int from, int n, float threshold) {
         int j = from;
         for (; j <= n - L; j += L) {
-            VectorMask<Float> m = FloatVector.fromArray(F, v, vo + j).add(FloatVector.fromArray(F, s, so + j))
-                    .compare(VectorOperators.GT, threshold);
-            if (m.anyTrue()) {
-                return j + m.firstTrue();
+            long m = FloatVector.fromArray(F, v, vo + j).add(FloatVector.fromArray(F, s, so + j))
+                    .compare(VectorOperators.GT, threshold).toLong();
+            if (m != 0) {
+                return j + Long.numberOfTrailingZeros(m);
             }
         }
         for (; j < n; j++) {
