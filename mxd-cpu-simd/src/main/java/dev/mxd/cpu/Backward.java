@@ -108,7 +108,10 @@ final class Backward {
         }
     }
 
-    /** {@code dact = dz ⊙ u;  du = dz ⊙ act(h);  dh = dact ⊙ act'(h)}, act' by the vector kernels. */
+    /**
+     * {@code dact = dz ⊙ u;  du = dz ⊙ act(h);  dh = dact ⊙ act'(h)}, act' by the vector kernels (GELU's from the Φ(h)
+     * the forward pass kept); a zero dz gives exact zeros.
+     */
     private void activationGradients(TrainingBatch b, int tokens) {
         float[] h = b.kept.h();
         float[] u = b.kept.u();
@@ -118,26 +121,27 @@ final class Backward {
             float[] scratch = new float[hidden];
             for (int r = r0; r < r1; r++) {
                 int o = r * hidden;
-                kern.derivative(act, h, o, d, scratch, hidden);
-                if (glu) {
-                    System.arraycopy(h, o, a, 0, hidden);
-                    kern.activate(act, a, 0, hidden);
+                if (b.kept.cdf() != null) {
+                    System.arraycopy(b.kept.cdf(), o, d, 0, hidden);
+                    kern.geluDerivativeFromCdf(h, o, d, scratch, hidden);
+                } else {
+                    kern.derivative(act, h, o, d, scratch, hidden);
                 }
+                if (!glu) {
+                    kern.gatedProduct(b.dz, o, d, b.dh, o, hidden);
+                    continue;
+                }
+                System.arraycopy(h, o, a, 0, hidden);
+                kern.activate(act, a, 0, hidden);
                 for (int j = 0; j < hidden; j++) {
                     float dz = b.dz[o + j];
                     if (dz == 0f) {
                         b.dh[o + j] = 0f;
-                        if (glu) {
-                            b.du[o + j] = 0f;
-                        }
+                        b.du[o + j] = 0f;
                         continue;
                     }
-                    float dAct = dz;
-                    if (glu) {
-                        b.du[o + j] = dz * a[j];
-                        dAct = dz * u[o + j];
-                    }
-                    b.dh[o + j] = dAct * d[j];
+                    b.du[o + j] = dz * a[j];
+                    b.dh[o + j] = dz * u[o + j] * d[j];
                 }
             }
         });

@@ -136,14 +136,7 @@ abstract class Kernels {
             case GELU -> {
                 System.arraycopy(h, ho, d, 0, n);
                 normalCdf(d, 0, n);
-                for (int i = 0; i < n; i++) {
-                    float x = h[ho + i];
-                    scratch[i] = -0.5f * x * x;
-                }
-                exp(scratch, 0, n);
-                for (int i = 0; i < n; i++) {
-                    d[i] += h[ho + i] * scratch[i] * INV_SQRT_2PI;
-                }
+                geluDerivativeFromCdf(h, ho, d, scratch, n);
             }
             case GELU_TANH -> {
                 for (int i = 0; i < n; i++) {
@@ -167,6 +160,37 @@ abstract class Kernels {
             }
         }
     }
+
+    /**
+     * GELU'(h) = Φ(h) + h·φ(h) for {@code i < n}, given {@code d[i] = Φ(h[ho + i])} as {@link #normalCdf} computes
+     * it (e.g. kept by {@link #geluKeepingCdf} in the forward pass): the rest of {@link #derivative}'s GELU, so the
+     * two agree bit for bit.
+     *
+     * @param scratch at least n floats, overwritten
+     */
+    void geluDerivativeFromCdf(float[] h, int ho, float[] d, float[] scratch, int n) {
+        for (int i = 0; i < n; i++) {
+            float x = h[ho + i];
+            scratch[i] = -0.5f * x * x;
+        }
+        exp(scratch, 0, n);
+        for (int i = 0; i < n; i++) {
+            d[i] += h[ho + i] * scratch[i] * INV_SQRT_2PI;
+        }
+    }
+
+    /**
+     * {@code v = GELU(v)} exactly as {@link #activate} computes it, and {@code cdf[co + i] = Φ(v_i)} exactly as
+     * {@link #normalCdf} does, for {@code i < n}: the forward pass of training keeps Φ so that the backward pass
+     * need not compute it again ({@link #geluDerivativeFromCdf}).
+     */
+    abstract void geluKeepingCdf(float[] v, int vo, float[] cdf, int co, int n);
+
+    /**
+     * {@code out[oo + i] = g[go + i] · d[i]}, and +0 where {@code g[go + i]} is zero (whatever d is there): a
+     * gradient through an element-wise derivative, a zero upstream gradient passing as an exact zero.
+     */
+    abstract void gatedProduct(float[] g, int go, float[] d, float[] out, int oo, int n);
 
     /**
      * The first {@code j} in [from, n) with {@code v[vo + j] + s[so + j] > threshold} (the float sum), else

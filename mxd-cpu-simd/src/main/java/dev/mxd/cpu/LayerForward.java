@@ -54,9 +54,10 @@ final class LayerForward {
     /**
      * Where a training forward keeps what its backward pass reads, row-major, T rows each (null: not kept or not of
      * this kind): {@code h} [T, H] the encoder's pre-activation {@code x·W_enc + b_enc}, {@code u} [T, H] the GLU
-     * branch, {@code z} [T, H] the hidden units, and for an MxD {@code base} [T, O] = z·W_dec and {@code m} [T, O].
+     * branch, {@code z} [T, H] the hidden units, for an MxD {@code base} [T, O] = z·W_dec and {@code m} [T, O], and
+     * for GELU {@code cdf} [T, H] = Φ(h), which the backward pass's GELU' needs ({@link Kernels#geluKeepingCdf}).
      */
-    record Intermediates(float[] h, float[] u, float[] z, float[] base, float[] m) {
+    record Intermediates(float[] h, float[] u, float[] z, float[] base, float[] m, float[] cdf) {
     }
 
     private final Kernels kern;
@@ -310,7 +311,11 @@ final class LayerForward {
                 if (keep != null) {
                     System.arraycopy(t.tile, o, keep.h(), kept, cols);
                 }
-                kern.activate(act, t.tile, o, cols);
+                if (keep != null && keep.cdf() != null) {
+                    kern.geluKeepingCdf(t.tile, o, keep.cdf(), kept, cols);
+                } else {
+                    kern.activate(act, t.tile, o, cols);
+                }
                 if (glu) {
                     kern.add(t.tile2, o, w.bGlu(), c0, cols);
                     kern.multiply(t.tile, o, t.tile2, o, cols);

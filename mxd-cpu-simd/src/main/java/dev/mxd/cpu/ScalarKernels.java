@@ -65,6 +65,21 @@ final class ScalarKernels extends Kernels {
     }
 
     @Override
+    void geluKeepingCdf(float[] v, int vo, float[] cdf, int co, int n) {
+        System.arraycopy(v, vo, cdf, co, n);
+        normalCdf(cdf, co, n);
+        activate(Activation.GELU, v, vo, n);
+    }
+
+    @Override
+    void gatedProduct(float[] g, int go, float[] d, float[] out, int oo, int n) {
+        for (int i = 0; i < n; i++) {
+            float x = g[go + i];
+            out[oo + i] = x == 0f ? 0f : x * d[i];
+        }
+    }
+
+    @Override
     void normalCdf(float[] v, int vo, int n) {
         for (int i = 0; i < n; i++) {
             v[vo + i] = (float) (0.5 * (1.0 + Activation.erf(v[vo + i] / Math.sqrt(2.0))));

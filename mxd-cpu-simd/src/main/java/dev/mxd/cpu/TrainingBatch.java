@@ -1,5 +1,6 @@
 package dev.mxd.cpu;
 
+import dev.mxd.Activation;
 import dev.mxd.Codes;
 import dev.mxd.Kind;
 import dev.mxd.MxdConfig;
@@ -43,7 +44,8 @@ final class TrainingBatch {
         codeValue = new float[capacity * k];
         codes = new Codes(capacity, k, MemorySegment.ofArray(codeIndex), MemorySegment.ofArray(codeValue));
         kept = new LayerForward.Intermediates(new float[capacity * h], glu ? new float[capacity * h] : null,
-                new float[capacity * h], mxd ? new float[capacity * o] : null, mxd ? new float[capacity * o] : null);
+                new float[capacity * h], mxd ? new float[capacity * o] : null, mxd ? new float[capacity * o] : null,
+                cfg.activation() == Activation.GELU ? new float[capacity * h] : null);
         dy = new float[capacity * o];
         dBase = mxd ? new float[capacity * o] : null;
         dm = mxd ? new float[capacity * o] : null;

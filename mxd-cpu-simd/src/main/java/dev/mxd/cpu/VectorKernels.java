@@ -236,6 +236,25 @@ final class VectorKernels extends Kernels {
     }
 
     @Override
+    void geluKeepingCdf(float[] v, int vo, float[] cdf, int co, int n) {
+        smooth(Activation.GELU, false, v, vo, n, cdf, co);
+    }
+
+    @Override
+    void gatedProduct(float[] g, int go, float[] d, float[] out, int oo, int n) {
+        FloatVector zero = FloatVector.zero(F);
+        int i = 0;
+        for (; i <= n - L; i += L) {
+            FloatVector x = FloatVector.fromArray(F, g, go + i);
+            x.mul(FloatVector.fromArray(F, d, i)).blend(zero, x.compare(VectorOperators.EQ, 0f)).intoArray(out, oo + i);
+        }
+        for (; i < n; i++) {
+            float x = g[go + i];
+            out[oo + i] = x == 0f ? 0f : x * d[i];
+        }
+    }
+
+    @Override
     void activate(Activation act, float[] v, int vo, int n) {
         if (act == Activation.RELU) {
             relu(v, vo, n);
@@ -276,6 +295,11 @@ final class VectorKernels extends Kernels {
      * boxed on the heap, and helpers this size are not reliably inlined.
      */
     private static void smooth(Activation act, boolean cdf, float[] v, int vo, int n) {
+        smooth(act, cdf, v, vo, n, null, 0);
+    }
+
+    /** {@link #smooth(Activation, boolean, float[], int, int)}, and for GELU Φ(x) into {@code keep[ko ..]} too. */
+    private static void smooth(Activation act, boolean cdf, float[] v, int vo, int n, float[] keep, int ko) {
         boolean gelu = act == Activation.GELU;
         boolean tanh = act == Activation.GELU_TANH;
         boolean plain = act == null;
@@ -322,6 +346,9 @@ final class VectorKernels extends Kernels {
                 FloatVector phi = tail.blend(tail.neg().add(1f), x.compare(VectorOperators.GT, 0f))
                         .blend(near, u.abs().compare(VectorOperators.LT, SMALL_U));
                 y = cdf ? phi : x.mul(phi);
+                if (keep != null) {
+                    phi.intoArray(keep, ko + i, m);
+                }
             } else if (plain) {
                 y = e;
             } else {

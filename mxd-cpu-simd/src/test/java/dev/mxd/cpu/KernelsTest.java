@@ -107,6 +107,65 @@ class KernelsTest {
         assertTrue(Math.abs(special[8] - Math.exp(-87)) <= 4 * Math.ulp(special[8]), "exp(-87) = " + special[8]);
     }
 
+    /**
+     * Training's GELU keeps Φ(h) in the forward pass and builds GELU' from it: the activation, the kept Φ and the
+     * derivative must be bit for bit what activate, normalCdf and derivative give, at odd offsets and lengths and
+     * in the tails.
+     */
+    @ParameterizedTest
+    @MethodSource("kernels")
+    void geluKeepingItsCdfAgreesBitForBitWithTheSeparateKernels(Kernels kern) {
+        SplittableRandom r = new SplittableRandom(11);
+        int n = 75;
+        float[] h = new float[n + 3];
+        for (int i = 0; i < h.length; i++) {
+            h[i] = (float) (r.nextGaussian() * (i % 5 == 0 ? 6 : 1.5));
+        }
+        h[4] = 0f;
+        h[5] = -0f;
+        h[6] = -9.5f;
+        float[] gelu = h.clone();
+        float[] cdf = new float[n + 7];
+        kern.geluKeepingCdf(gelu, 3, cdf, 7, n);
+        float[] expectedGelu = h.clone();
+        kern.activate(Activation.GELU, expectedGelu, 3, n);
+        float[] expectedCdf = java.util.Arrays.copyOfRange(h, 3, 3 + n);
+        kern.normalCdf(expectedCdf, 0, n);
+        float[] expectedDerivative = new float[n];
+        kern.derivative(Activation.GELU, h, 3, expectedDerivative, new float[n], n);
+        float[] derivative = java.util.Arrays.copyOfRange(cdf, 7, 7 + n);
+        kern.geluDerivativeFromCdf(h, 3, derivative, new float[n], n);
+        for (int i = 0; i < n; i++) {
+            String at = kern.describe() + ", h = " + h[3 + i];
+            assertEquals(Float.floatToRawIntBits(expectedGelu[3 + i]), Float.floatToRawIntBits(gelu[3 + i]), at);
+            assertEquals(Float.floatToRawIntBits(expectedCdf[i]), Float.floatToRawIntBits(cdf[7 + i]), at);
+            assertEquals(Float.floatToRawIntBits(expectedDerivative[i]), Float.floatToRawIntBits(derivative[i]), at);
+        }
+        assertEquals(h[0], gelu[0], "nothing before the offset is written");
+    }
+
+    /** g·d, with an exact +0 wherever g is zero (either sign), even where d is NaN or infinite. */
+    @ParameterizedTest
+    @MethodSource("kernels")
+    void gatedProductPassesZeroGradientsAsExactZeros(Kernels kern) {
+        int n = 37;
+        float[] g = new float[n + 2];
+        float[] d = new float[n];
+        for (int i = 0; i < n; i++) {
+            g[2 + i] = i % 3 == 0 ? (i % 2 == 0 ? 0f : -0f) : i - 17.5f;
+            d[i] = i % 4 == 0 ? Float.NaN : i % 4 == 1 ? Float.NEGATIVE_INFINITY : 0.25f * i - 3;
+        }
+        float[] out = new float[n + 5];
+        java.util.Arrays.fill(out, 99f);
+        kern.gatedProduct(g, 2, d, out, 5, n);
+        for (int i = 0; i < n; i++) {
+            float x = g[2 + i];
+            float expected = x == 0f ? 0f : x * d[i];
+            assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(out[5 + i]), "i " + i);
+        }
+        assertEquals(99f, out[4], "nothing before the offset is written");
+    }
+
     @ParameterizedTest
     @MethodSource("kernels")
     void nextSumAboveFindsTheFirstLaneWhoseSumBeatsTheThreshold(Kernels kern) {
