@@ -113,7 +113,7 @@ abstract class Kernels {
     abstract void exp(float[] v, int vo, int n);
 
     /** 1/√(2π), the standard normal density at 0. */
-    private static final float INV_SQRT_2PI = 0.3989422804f;
+    static final float INV_SQRT_2PI = 0.3989422804f;
     /** √(2/π) and the cubic coefficient of gelu_pytorch_tanh. */
     private static final float TANH_BETA = 0.7978845608f, TANH_KAPPA = 0.044715f;
 

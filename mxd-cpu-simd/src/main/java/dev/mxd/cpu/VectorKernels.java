@@ -240,6 +240,29 @@ final class VectorKernels extends Kernels {
         smooth(Activation.GELU, false, v, vo, n, cdf, co);
     }
 
+    /** The same operations as the scalar loops of {@link Kernels#geluDerivativeFromCdf}, lane by lane. */
+    @Override
+    void geluDerivativeFromCdf(float[] h, int ho, float[] d, float[] scratch, int n) {
+        int i = 0;
+        for (; i <= n - L; i += L) {
+            FloatVector x = FloatVector.fromArray(F, h, ho + i);
+            x.mul(-0.5f).mul(x).intoArray(scratch, i);
+        }
+        for (; i < n; i++) {
+            float x = h[ho + i];
+            scratch[i] = -0.5f * x * x;
+        }
+        exp(scratch, 0, n);
+        i = 0;
+        for (; i <= n - L; i += L) {
+            FloatVector.fromArray(F, d, i).add(FloatVector.fromArray(F, h, ho + i)
+                    .mul(FloatVector.fromArray(F, scratch, i)).mul(INV_SQRT_2PI)).intoArray(d, i);
+        }
+        for (; i < n; i++) {
+            d[i] += h[ho + i] * scratch[i] * INV_SQRT_2PI;
+        }
+    }
+
     @Override
     void gatedProduct(float[] g, int go, float[] d, float[] out, int oo, int n) {
         FloatVector zero = FloatVector.zero(F);
