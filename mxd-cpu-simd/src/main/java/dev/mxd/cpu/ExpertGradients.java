@@ -34,7 +34,8 @@ final class ExpertGradients {
     /**
      * An MxD's, over the pairs with a non-zero code (a zero code has relu'(g) = 0 and contributes nothing):
      * {@code daₙ = dm·C[n]}, {@code dC[n] += aₙ·dm}, {@code dgate[n] += daₙ·x}, {@code dgate_bias[n] += daₙ}.
-     * Expert by expert, so that C[n] is read once for all of its tokens; with {@code project}, each block of
+     * Expert by expert, so that C[n] is read once for all of its tokens, whose rows of dm and x are then summed
+     * several at a time ({@link Kernels#scaledRowSum}, in token order as before); with {@code project}, each block of
      * {@link Blocking#EXPERT_BLOCK} gradient rows of C loses its components parallel to C's rows while in cache
      * (rows of experts without pairs are zero, and left so: for a finite C, their dot is zero).
      *
@@ -43,7 +44,8 @@ final class ExpertGradients {
     void mxd(TrainingBatch b, int tokens, float[] c, float[] dC, PackedMatrix dGate, float[] dGateBias,
              boolean project) {
         int nr = dGate.nr;
-        sparseRows(b, tokens, experts, Blocking.EXPERT_BLOCK, true, () -> new float[nr * inDim], (pairs, start, n0, n1, rows) -> {
+        sparseRows(b, tokens, experts, Blocking.EXPERT_BLOCK, true, () -> new Scratch(nr * inDim, tokens), (pairs, start, n0, n1, sc) -> {
+            float[] rows = sc.rows;
             double[] dots = new double[Blocking.EXPERT_BLOCK];
             for (int b0 = n0; b0 < n1; b0 += Blocking.EXPERT_BLOCK) {
                 int width = Math.min(Blocking.EXPERT_BLOCK, n1 - b0);
@@ -53,16 +55,19 @@ final class ExpertGradients {
                     g1 = Math.min(b0 + width, (g0 / nr + 1) * nr);
                     Arrays.fill(rows, 0, (g1 - g0) * inDim, 0f);
                     for (int n = g0; n < g1; n++) {
-                        int row = (n - g0) * inDim;
+                        int count = 0;
                         float bias = 0f;
-                        for (int q = start[n]; q < start[n + 1]; q++) {
+                        for (int q = start[n]; q < start[n + 1]; q++, count++) {
                             int e = pairs[q];
                             int r = e / k;
                             float da = kern.dot(b.dm, r * outDim, c, n * outDim, outDim);
-                            kern.axpy(b.codeValue[e], b.dm, r * outDim, dC, n * outDim, outDim);
-                            kern.axpy(da, b.x, r * inDim, rows, row, inDim);
+                            sc.tokens[count] = r;
+                            sc.codes[count] = b.codeValue[e];
+                            sc.da[count] = da;
                             bias += da;
                         }
+                        kern.scaledRowSum(b.dm, outDim, 0, sc.tokens, sc.codes, count, dC, n * outDim, outDim);
+                        kern.scaledRowSum(b.x, inDim, 0, sc.tokens, sc.da, count, rows, (n - g0) * inDim, inDim);
                         dGateBias[n] = bias;
                     }
                     dGate.storeColumns(rows, 0, inDim, g0, g1 - g0);
@@ -81,6 +86,24 @@ final class ExpertGradients {
                 }
             }
         });
+    }
+
+    /**
+     * A participant's scratch for {@link #mxd}: a panel's gate-gradient rows, and per expert its tokens, their code
+     * values and the da of each (an expert has at most one pair per token).
+     */
+    private static final class Scratch {
+        final float[] rows;
+        final int[] tokens;
+        final float[] codes;
+        final float[] da;
+
+        Scratch(int rowFloats, int maxPairs) {
+            rows = new float[rowFloats];
+            tokens = new int[maxPairs];
+            codes = new float[maxPairs];
+            da = new float[maxPairs];
+        }
     }
 
     /**

@@ -96,6 +96,19 @@ abstract class Kernels {
     /** {@code v[vo + i] = fma(alpha, s[so + i], v[vo + i])} for {@code i < n}. */
     abstract void axpy(float alpha, float[] s, int so, float[] v, int vo, int n);
 
+    /**
+     * {@code dst[dOff + j] += Σ_{i<count} scale[i] · table[rows[i]·ld + c0 + j]} for {@code j < cols}: exactly
+     * {@link #axpy} of each scaled row in order of i (each element one chain of fused multiply-adds), with several
+     * rows read together: a row of a large table comes from memory, and several rows in flight hide more of the
+     * wait than one (the gather of K rows of C, a sparse gradient's rows).
+     */
+    void scaledRowSum(float[] table, int ld, int c0, int[] rows, float[] scale, int count, float[] dst, int dOff,
+                      int cols) {
+        for (int i = 0; i < count; i++) {
+            axpy(scale[i], table, rows[i] * ld + c0, dst, dOff, cols);
+        }
+    }
+
     /** {@code v[vo + i] = act(v[vo + i])} for {@code i < n}, in float, within DESIGN §6 of the double definition. */
     abstract void activate(Activation act, float[] v, int vo, int n);
 

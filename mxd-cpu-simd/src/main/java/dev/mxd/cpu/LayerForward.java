@@ -105,7 +105,7 @@ final class LayerForward {
                 call.wide(ws, tokens);
             } else {
                 pool.forEachBlock(plan.blocks(), () -> new Scratch(new Rows(ws, call, plan.maxRows()),
-                        new Tiles(ws, plan.maxRows(), op.selects())),
+                        new Tiles(ws, plan.maxRows(), op.selects(), call.width)),
                         (s, b) -> call.block(s.rows, s.tiles, plan.row0(b), plan.rows(b)));
             }
         }
@@ -144,18 +144,24 @@ final class LayerForward {
         }
     }
 
-    /** One participant's epilogue tiles and, when selecting codes, its TopK heaps. */
+    /** One participant's epilogue tiles, its list for {@link Call#gather} and, when selecting codes, its TopK heaps. */
     private final class Tiles {
         final float[] tile;
         final float[] tile2;
         final TopK topK;
+        final CodeList codeList;
 
-        Tiles(Workspace ws, int rows, boolean selecting) {
+        Tiles(Workspace ws, int rows, boolean selecting, int width) {
             int padded = Math.ceilDiv(rows, kern.mr) * kern.mr;
             tile = ws.floats(padded * nc);
             tile2 = glu ? ws.floats(padded * nc) : null;
             topK = selecting ? new TopK(rows, k) : null;
+            codeList = new CodeList(new int[width], new float[width]);
         }
+    }
+
+    /** A row's non-zero codes, compacted: the table rows to gather and their scales. */
+    private record CodeList(int[] rows, float[] scales) {
     }
 
     /** One call: its operation, weights, (staged) segments and code width, and the steps it is made of. */
@@ -196,7 +202,7 @@ final class LayerForward {
             if (op.decodes()) {
                 if (mxd) {
                     hidden(r, t, row0, count, 0, hidden);
-                    prepareDecode(r, row0, count);
+                    prepareDecode(r, t.codeList, row0, count);
                 }
                 output(r, t, count, row0, 0, outDim);
             }
@@ -219,7 +225,7 @@ final class LayerForward {
             int hiddenTiles = mxd && op.decodes() ? Math.ceilDiv(hidden, nc) : 0;
             List<Tiles> parts = new CopyOnWriteArrayList<>();
             pool.forEachBlock(scoreTiles + hiddenTiles, () -> {
-                Tiles t = new Tiles(ws, count, op.selects());
+                Tiles t = new Tiles(ws, count, op.selects(), width);
                 if (t.topK != null) {
                     t.topK.clear(count);
                 }
@@ -242,9 +248,9 @@ final class LayerForward {
             }
             if (op.decodes()) {
                 if (mxd) {
-                    prepareDecode(r, 0, count);
+                    prepareDecode(r, new CodeList(new int[width], new float[width]), 0, count);
                 }
-                pool.forEachBlock(Math.ceilDiv(outDim, nc), () -> new Tiles(ws, count, false),
+                pool.forEachBlock(Math.ceilDiv(outDim, nc), () -> new Tiles(ws, count, false, width),
                         (t, u) -> output(r, t, count, 0, u * nc, Math.min((u + 1) * nc, outDim)));
             }
         }
@@ -340,10 +346,10 @@ final class LayerForward {
         }
 
         /** After the codes and all of z: {@code m = Σⱼ valueⱼ · C[indexⱼ]} per row, and z packed for the decoder. */
-        private void prepareDecode(Rows r, int row0, int count) {
+        private void prepareDecode(Rows r, CodeList list, int row0, int count) {
             Arrays.fill(r.m, 0, count * outDim, 0f);
             for (int row = 0; row < count; row++) {
-                gather(r, row, w.cond(), 0, r.m, row * outDim, outDim);
+                gather(r, list, row, w.cond(), 0, r.m, row * outDim, outDim);
             }
             if (keep != null) {
                 System.arraycopy(r.m, 0, keep.m(), row0 * outDim, count * outDim);
@@ -364,26 +370,26 @@ final class LayerForward {
                     if (skip) {
                         Gemm.accumulate(kern, r.xPacked, rows, w.skip(), c, cols, tile, ld);
                     }
-                    store(r, tile, ld, r0, rows, c, cols);
+                    store(r, t.codeList, tile, ld, r0, rows, c, cols);
                 });
             } else if (skip) {
                 BlockedGemm.tiles(kern, r.xPacked, row0, count, w.skip(), c0, c1, t.tile, nc,
-                        (tile, ld, r0, rows, c, cols) -> store(r, tile, ld, r0, rows, c, cols));
+                        (tile, ld, r0, rows, c, cols) -> store(r, t.codeList, tile, ld, r0, rows, c, cols));
             } else {
                 for (int c = c0; c < c1; c += nc) {
                     int cols = Math.min(nc, c1 - c);
                     Arrays.fill(t.tile, 0, count * nc, 0f);
-                    store(r, t.tile, nc, row0, count, c, cols);
+                    store(r, t.codeList, t.tile, nc, row0, count, c, cols);
                 }
             }
         }
 
         /** The last of the decoder's epilogue: a TC's gather, {@code + b_dec_out}, and the rows into y. */
-        private void store(Rows r, float[] tile, int ld, int row0, int rows, int c0, int cols) {
+        private void store(Rows r, CodeList list, float[] tile, int ld, int row0, int rows, int c0, int cols) {
             for (int row = 0; row < rows; row++) {
                 int o = row * ld;
                 if (!mxd) {
-                    gather(r, row, w.decRows(), c0, tile, o, cols);
+                    gather(r, list, row, w.decRows(), c0, tile, o, cols);
                 }
                 kern.add(tile, o, w.bOut(), c0, cols);
                 MemorySegment.copy(tile, o, y, ValueLayout.JAVA_FLOAT_UNALIGNED,
@@ -393,16 +399,20 @@ final class LayerForward {
 
         /**
          * {@code dst[dOff ..] += Σⱼ valueⱼ · table[indexⱼ][c0 .. c0 + cols)} over a row's codes, for a row-major
-         * table of outDim columns (C for an MxD, W_dec for a TC): K rows, never a pass over all N experts. Zero
-         * values are skipped: they contribute nothing (DESIGN §1).
+         * table of outDim columns (C for an MxD, W_dec for a TC): K rows, never a pass over all N experts, read
+         * several at a time ({@link Kernels#scaledRowSum}). Zero values are skipped: they contribute nothing
+         * (DESIGN §1).
          */
-        private void gather(Rows r, int row, float[] table, int c0, float[] dst, int dOff, int cols) {
+        private void gather(Rows r, CodeList list, int row, float[] table, int c0, float[] dst, int dOff, int cols) {
+            int count = 0;
             for (int j = row * width, end = j + width; j < end; j++) {
                 float v = r.codeValue[j];
                 if (v != 0f) {
-                    kern.axpy(v, table, r.codeIndex[j] * outDim + c0, dst, dOff, cols);
+                    list.rows[count] = r.codeIndex[j];
+                    list.scales[count++] = v;
                 }
             }
+            kern.scaledRowSum(table, outDim, c0, list.rows, list.scales, count, dst, dOff, cols);
         }
     }
 }

@@ -175,6 +175,37 @@ final class VectorKernels extends Kernels {
         }
     }
 
+    /** Four rows a pass: each element's four fused multiply-adds in order of i, as four {@link #axpy} calls. */
+    @Override
+    void scaledRowSum(float[] table, int ld, int c0, int[] rows, float[] scale, int count, float[] dst, int dOff,
+                      int cols) {
+        int i = 0;
+        for (; i + 4 <= count; i += 4) {
+            int o0 = rows[i] * ld + c0, o1 = rows[i + 1] * ld + c0, o2 = rows[i + 2] * ld + c0, o3 = rows[i + 3] * ld + c0;
+            FloatVector s0 = FloatVector.broadcast(F, scale[i]), s1 = FloatVector.broadcast(F, scale[i + 1]);
+            FloatVector s2 = FloatVector.broadcast(F, scale[i + 2]), s3 = FloatVector.broadcast(F, scale[i + 3]);
+            int j = 0;
+            for (; j <= cols - L; j += L) {
+                FloatVector acc = FloatVector.fromArray(F, dst, dOff + j);
+                acc = s0.fma(FloatVector.fromArray(F, table, o0 + j), acc);
+                acc = s1.fma(FloatVector.fromArray(F, table, o1 + j), acc);
+                acc = s2.fma(FloatVector.fromArray(F, table, o2 + j), acc);
+                s3.fma(FloatVector.fromArray(F, table, o3 + j), acc).intoArray(dst, dOff + j);
+            }
+            if (j < cols) {
+                VectorMask<Float> m = F.indexInRange(j, cols);
+                FloatVector acc = FloatVector.fromArray(F, dst, dOff + j, m);
+                acc = s0.fma(FloatVector.fromArray(F, table, o0 + j, m), acc);
+                acc = s1.fma(FloatVector.fromArray(F, table, o1 + j, m), acc);
+                acc = s2.fma(FloatVector.fromArray(F, table, o2 + j, m), acc);
+                s3.fma(FloatVector.fromArray(F, table, o3 + j, m), acc).intoArray(dst, dOff + j, m);
+            }
+        }
+        for (; i < count; i++) {
+            axpy(scale[i], table, rows[i] * ld + c0, dst, dOff, cols);
+        }
+    }
+
     @Override
     int nextSumAbove(float[] v, int vo, float[] s, int so, int from, int n, float threshold) {
         int j = from;

@@ -144,6 +144,41 @@ class KernelsTest {
         assertEquals(h[0], gelu[0], "nothing before the offset is written");
     }
 
+    /** A sum of scaled table rows is bit for bit the axpy of each in order, for every count and odd widths. */
+    @ParameterizedTest
+    @MethodSource("kernels")
+    void scaledRowSumIsTheAxpyOfEachRowInOrder(Kernels kern) {
+        SplittableRandom r = new SplittableRandom(13);
+        int ld = 53;
+        float[] table = new float[40 * ld];
+        for (int i = 0; i < table.length; i++) {
+            table[i] = (float) r.nextGaussian();
+        }
+        for (int count = 0; count <= 9; count++) {
+            for (int cols : new int[] {1, 16, 37, 53 - 5}) {
+                int[] rows = new int[count + 1];
+                float[] scale = new float[count + 1];
+                for (int i = 0; i < count; i++) {
+                    rows[i] = i == count - 1 ? 39 : r.nextInt(40);
+                    scale[i] = (float) r.nextGaussian();
+                }
+                float[] expected = new float[cols + 4];
+                float[] got = new float[cols + 4];
+                for (int j = 0; j < expected.length; j++) {
+                    expected[j] = got[j] = (float) r.nextGaussian();
+                }
+                for (int i = 0; i < count; i++) {
+                    kern.axpy(scale[i], table, rows[i] * ld + 5, expected, 3, cols);
+                }
+                kern.scaledRowSum(table, ld, 5, rows, scale, count, got, 3, cols);
+                for (int j = 0; j < expected.length; j++) {
+                    assertEquals(Float.floatToRawIntBits(expected[j]), Float.floatToRawIntBits(got[j]),
+                            kern.describe() + ", count " + count + ", cols " + cols + ", j " + j);
+                }
+            }
+        }
+    }
+
     /** g·d, with an exact +0 wherever g is zero (either sign), even where d is NaN or infinite. */
     @ParameterizedTest
     @MethodSource("kernels")
