@@ -59,12 +59,12 @@ final class ExpertGradients {
                         float bias = 0f;
                         for (int q = start[n]; q < start[n + 1]; q++, count++) {
                             int e = pairs[q];
-                            int r = e / k;
-                            float da = kern.dot(b.dm, r * outDim, c, n * outDim, outDim);
-                            sc.tokens[count] = r;
+                            sc.tokens[count] = e / k;
                             sc.codes[count] = b.codeValue[e];
-                            sc.da[count] = da;
-                            bias += da;
+                        }
+                        kern.dotRows(b.dm, outDim, sc.tokens, count, c, n * outDim, outDim, sc.da);
+                        for (int q = 0; q < count; q++) {
+                            bias += sc.da[q];
                         }
                         kern.scaledRowSum(b.dm, outDim, 0, sc.tokens, sc.codes, count, dC, n * outDim, outDim);
                         kern.scaledRowSum(b.x, inDim, 0, sc.tokens, sc.da, count, rows, (n - g0) * inDim, inDim);

@@ -224,6 +224,16 @@ abstract class Kernels {
     /** {@code Σ a[ao + i]·b[bo + i]} for {@code i < n} in float; the order of the sum is the implementation's. */
     abstract float dot(float[] a, int ao, float[] b, int bo, int n);
 
+    /**
+     * {@code out[i] = dot(table, rows[i]·ld, b, bo, n)} for {@code i < count}, bit for bit, with several rows read
+     * together (see {@link #scaledRowSum}).
+     */
+    void dotRows(float[] table, int ld, int[] rows, int count, float[] b, int bo, int n, float[] out) {
+        for (int i = 0; i < count; i++) {
+            out[i] = dot(table, rows[i] * ld, b, bo, n);
+        }
+    }
+
     // Passes over parameters (F32 little-endian segments, element offsets). Each gives results bit-identical to the
     // backend-neutral definition it names: every element is computed alone in double, so vector lanes change nothing.
 

@@ -175,6 +175,46 @@ final class VectorKernels extends Kernels {
         }
     }
 
+    /** Four rows a pass, each row's lanes accumulated and summed exactly as {@link #dot} does. */
+    @Override
+    void dotRows(float[] table, int ld, int[] rows, int count, float[] b, int bo, int n, float[] out) {
+        int i = 0;
+        for (; i + 4 <= count; i += 4) {
+            int o0 = rows[i] * ld, o1 = rows[i + 1] * ld, o2 = rows[i + 2] * ld, o3 = rows[i + 3] * ld;
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            int j = 0;
+            for (int bound = F.loopBound(n); j < bound; j += L) {
+                FloatVector bv = FloatVector.fromArray(F, b, bo + j);
+                a0 = FloatVector.fromArray(F, table, o0 + j).fma(bv, a0);
+                a1 = FloatVector.fromArray(F, table, o1 + j).fma(bv, a1);
+                a2 = FloatVector.fromArray(F, table, o2 + j).fma(bv, a2);
+                a3 = FloatVector.fromArray(F, table, o3 + j).fma(bv, a3);
+            }
+            if (j < n) {
+                VectorMask<Float> m = F.indexInRange(j, n);
+                FloatVector bv = FloatVector.fromArray(F, b, bo + j, m);
+                a0 = FloatVector.fromArray(F, table, o0 + j, m).fma(bv, a0);
+                a1 = FloatVector.fromArray(F, table, o1 + j, m).fma(bv, a1);
+                a2 = FloatVector.fromArray(F, table, o2 + j, m).fma(bv, a2);
+                a3 = FloatVector.fromArray(F, table, o3 + j, m).fma(bv, a3);
+            }
+            float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
+            for (int l = 0; l < L; l++) {
+                s0 += a0.lane(l);
+                s1 += a1.lane(l);
+                s2 += a2.lane(l);
+                s3 += a3.lane(l);
+            }
+            out[i] = s0;
+            out[i + 1] = s1;
+            out[i + 2] = s2;
+            out[i + 3] = s3;
+        }
+        for (; i < count; i++) {
+            out[i] = dot(table, rows[i] * ld, b, bo, n);
+        }
+    }
+
     /** Four rows a pass: each element's four fused multiply-adds in order of i, as four {@link #axpy} calls. */
     @Override
     void scaledRowSum(float[] table, int ld, int c0, int[] rows, float[] scale, int count, float[] dst, int dOff,

@@ -179,6 +179,38 @@ class KernelsTest {
         }
     }
 
+    /** Dots of several table rows with one vector are bit for bit one dot each, for every count and odd lengths. */
+    @ParameterizedTest
+    @MethodSource("kernels")
+    void dotRowsIsOneDotPerRow(Kernels kern) {
+        SplittableRandom r = new SplittableRandom(17);
+        int ld = 61;
+        float[] table = new float[30 * ld];
+        float[] b = new float[70];
+        for (int i = 0; i < table.length; i++) {
+            table[i] = (float) r.nextGaussian();
+        }
+        for (int i = 0; i < b.length; i++) {
+            b[i] = (float) r.nextGaussian();
+        }
+        for (int count = 0; count <= 9; count++) {
+            for (int n : new int[] {1, 16, 45, 61}) {
+                int[] rows = new int[count];
+                for (int i = 0; i < count; i++) {
+                    rows[i] = i == count - 1 ? 29 : r.nextInt(30);
+                }
+                float[] out = new float[count + 1];
+                out[count] = 7f;
+                kern.dotRows(table, ld, rows, count, b, 4, n, out);
+                for (int i = 0; i < count; i++) {
+                    assertEquals(Float.floatToRawIntBits(kern.dot(table, rows[i] * ld, b, 4, n)),
+                            Float.floatToRawIntBits(out[i]), kern.describe() + ", count " + count + ", n " + n);
+                }
+                assertEquals(7f, out[count], "only count results are written");
+            }
+        }
+    }
+
     /** g·d, with an exact +0 wherever g is zero (either sign), even where d is NaN or infinite. */
     @ParameterizedTest
     @MethodSource("kernels")
