@@ -144,16 +144,21 @@ class KernelsTest {
         assertEquals(h[0], gelu[0], "nothing before the offset is written");
     }
 
+    private static float[] gaussian(SplittableRandom r, int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) r.nextGaussian();
+        }
+        return v;
+    }
+
     /** A sum of scaled table rows is bit for bit the axpy of each in order, for every count and odd widths. */
     @ParameterizedTest
     @MethodSource("kernels")
     void scaledRowSumIsTheAxpyOfEachRowInOrder(Kernels kern) {
         SplittableRandom r = new SplittableRandom(13);
         int ld = 53;
-        float[] table = new float[40 * ld];
-        for (int i = 0; i < table.length; i++) {
-            table[i] = (float) r.nextGaussian();
-        }
+        float[] table = gaussian(r, 40 * ld);
         for (int count = 0; count <= 9; count++) {
             for (int cols : new int[] {1, 16, 37, 53 - 5}) {
                 int[] rows = new int[count + 1];
@@ -185,14 +190,8 @@ class KernelsTest {
     void dotRowsIsOneDotPerRow(Kernels kern) {
         SplittableRandom r = new SplittableRandom(17);
         int ld = 61;
-        float[] table = new float[30 * ld];
-        float[] b = new float[70];
-        for (int i = 0; i < table.length; i++) {
-            table[i] = (float) r.nextGaussian();
-        }
-        for (int i = 0; i < b.length; i++) {
-            b[i] = (float) r.nextGaussian();
-        }
+        float[] table = gaussian(r, 30 * ld);
+        float[] b = gaussian(r, 70);
         for (int count = 0; count <= 9; count++) {
             for (int n : new int[] {1, 16, 45, 61}) {
                 int[] rows = new int[count];
