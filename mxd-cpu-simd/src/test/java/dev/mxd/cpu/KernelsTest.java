@@ -152,6 +152,15 @@ class KernelsTest {
         return v;
     }
 
+    /** {@code count} random rows of a table of {@code tableRows}, the last of them its last row (a tail at its end). */
+    private static int[] someRowsEndingWithTheLast(SplittableRandom r, int count, int tableRows) {
+        int[] rows = new int[count];
+        for (int i = 0; i < count; i++) {
+            rows[i] = i == count - 1 ? tableRows - 1 : r.nextInt(tableRows);
+        }
+        return rows;
+    }
+
     /** A sum of scaled table rows is bit for bit the axpy of each in order, for every count and odd widths. */
     @ParameterizedTest
     @MethodSource("kernels")
@@ -161,12 +170,8 @@ class KernelsTest {
         float[] table = gaussian(r, 40 * ld);
         for (int count = 0; count <= 9; count++) {
             for (int cols : new int[] {1, 16, 37, 53 - 5}) {
-                int[] rows = new int[count + 1];
-                float[] scale = new float[count + 1];
-                for (int i = 0; i < count; i++) {
-                    rows[i] = i == count - 1 ? 39 : r.nextInt(40);
-                    scale[i] = (float) r.nextGaussian();
-                }
+                int[] rows = someRowsEndingWithTheLast(r, count, 40);
+                float[] scale = gaussian(r, count);
                 float[] expected = new float[cols + 4];
                 float[] got = new float[cols + 4];
                 for (int j = 0; j < expected.length; j++) {
@@ -194,10 +199,7 @@ class KernelsTest {
         float[] b = gaussian(r, 70);
         for (int count = 0; count <= 9; count++) {
             for (int n : new int[] {1, 16, 45, 61}) {
-                int[] rows = new int[count];
-                for (int i = 0; i < count; i++) {
-                    rows[i] = i == count - 1 ? 29 : r.nextInt(30);
-                }
+                int[] rows = someRowsEndingWithTheLast(r, count, 30);
                 float[] out = new float[count + 1];
                 out[count] = 7f;
                 kern.dotRows(table, ld, rows, count, b, 4, n, out);
