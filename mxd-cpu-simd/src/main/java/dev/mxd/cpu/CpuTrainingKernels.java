@@ -156,15 +156,15 @@ final class CpuTrainingKernels implements TrainingKernels {
         return batch;
     }
 
-    /** ‖t‖ per row in double, rounded once; a zero or non-finite norm is an error naming the row. */
+    /**
+     * ‖t‖ per row, its sum of squares in double in order of o ({@link DecoderRows#squares}, four rows a pass),
+     * rounded once; a zero or non-finite norm is an error naming the row.
+     */
     private void targetNorms(TrainingBatch b, int tokens) {
-        int out = cfg.outputDim();
+        double[] sums = new double[tokens];
+        DecoderRows.squares(b.t, 0, cfg.outputDim(), tokens, sums, 0);
         for (int r = 0; r < tokens; r++) {
-            double s = 0;
-            for (int o = r * out, end = o + out; o < end; o++) {
-                s += (double) b.t[o] * b.t[o];
-            }
-            double norm = Math.sqrt(s);
+            double norm = Math.sqrt(sums[r]);
             if (!(norm > 0) || Double.isInfinite(norm)) {
                 throw new IllegalArgumentException("target row " + r + " of the batch has norm " + norm
                         + ": the normalised loss divides by ‖t‖, so a zero (or non-finite) target row is not allowed");
