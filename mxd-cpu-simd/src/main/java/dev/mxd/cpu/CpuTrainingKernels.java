@@ -4,6 +4,7 @@ import dev.mxd.Codes;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdModel;
 import dev.mxd.train.AdamW;
+import dev.mxd.train.BatchArguments;
 import dev.mxd.train.ParameterTensors;
 import dev.mxd.train.TrainingKernels;
 import java.lang.foreign.MemorySegment;
@@ -85,8 +86,7 @@ final class CpuTrainingKernels implements TrainingKernels {
     public void forwardBackward(MemorySegment x, MemorySegment t, int tokens, MemorySegment y, Codes codes,
                                 boolean project) {
         check(x, tokens, y, codes);
-        Objects.requireNonNull(t, "t");
-        requireBytes("t", t, (long) tokens * cfg.outputDim());
+        BatchArguments.requireFloats("t", t, (long) tokens * cfg.outputDim());
         long time = PhaseTimes.start();
         TrainingBatch b = batch(tokens);
         MemorySegment.copy(t, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, b.t, 0, tokens * cfg.outputDim());
@@ -115,7 +115,7 @@ final class CpuTrainingKernels implements TrainingKernels {
 
     @Override
     public void gradients(ParameterTensors grads) {
-        requireConfig(grads);
+        BatchArguments.requireConfig(cfg, grads, "gradient");
         open().gradientsTo(grads);
     }
 
@@ -181,40 +181,9 @@ final class CpuTrainingKernels implements TrainingKernels {
         return p;
     }
 
-    private void requireConfig(ParameterTensors grads) {
-        Objects.requireNonNull(grads, "grads");
-        if (!grads.config().equals(cfg)) {
-            throw new IllegalArgumentException("the gradient tensors are for another config (" + grads.config().kind()
-                    + " " + grads.config().inputDim() + "x" + grads.config().hiddenDim() + "), not this model's");
-        }
-    }
-
     private void check(MemorySegment x, int tokens, MemorySegment y, Codes codes) {
         open();
-        if (tokens < 1) {
-            throw new IllegalArgumentException("tokens must be >= 1, got " + tokens);
-        }
-        int widest = Math.max(Math.max(cfg.inputDim(), cfg.outputDim()), cfg.hiddenDim());
-        if ((long) tokens * widest > Integer.MAX_VALUE - 16) {
-            throw new IllegalArgumentException("a batch of " + tokens + " tokens is too large for one call");
-        }
-        requireBytes("x", x, (long) tokens * cfg.inputDim());
-        requireBytes("y", y, (long) tokens * cfg.outputDim());
-        Objects.requireNonNull(codes, "codes");
-        if (codes.tokens() < tokens || codes.width() != cfg.k()) {
-            throw new IllegalArgumentException("codes must be [" + tokens + ", " + cfg.k() + "], got ["
-                    + codes.tokens() + ", " + codes.width() + "]");
-        }
-        if (y.isReadOnly()) {
-            throw new IllegalArgumentException("y is a read-only segment");
-        }
-    }
-
-    private static void requireBytes(String what, MemorySegment s, long floats) {
-        Objects.requireNonNull(s, what);
-        if (s.byteSize() < floats * Float.BYTES) {
-            throw new IllegalArgumentException(what + " needs " + floats * Float.BYTES + " bytes, the segment has "
-                    + s.byteSize());
-        }
+        BatchArguments.check(cfg, x, tokens, y, codes,
+                Math.max(Math.max(cfg.inputDim(), cfg.outputDim()), cfg.hiddenDim()));
     }
 }

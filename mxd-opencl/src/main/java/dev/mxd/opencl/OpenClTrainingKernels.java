@@ -9,6 +9,7 @@ import dev.mxd.MxdConfig;
 import dev.mxd.MxdModel;
 import dev.mxd.tensor.Tensor;
 import dev.mxd.train.AdamW;
+import dev.mxd.train.BatchArguments;
 import dev.mxd.train.DecoderNorm;
 import dev.mxd.train.ParameterTensors;
 import dev.mxd.train.TrainingKernels;
@@ -209,8 +210,7 @@ final class OpenClTrainingKernels implements TrainingKernels {
     public void forwardBackward(MemorySegment xs, MemorySegment ts, int tokens, MemorySegment ys, Codes codes,
                                 boolean project) {
         check(xs, tokens, ys, codes);
-        Objects.requireNonNull(ts, "t");
-        requireBytes("t", ts, (long) tokens * out);
+        BatchArguments.requireFloats("t", ts, (long) tokens * out);
         float[] factors = lossFactors(ts, tokens);
         cl.upload(perToken.ensure((long) tokens * Float.BYTES), MemorySegment.ofArray(factors));
         cl.upload(t.ensure((long) tokens * out * Float.BYTES), ts.asSlice(0, (long) tokens * out * Float.BYTES));
@@ -526,40 +526,11 @@ final class OpenClTrainingKernels implements TrainingKernels {
     }
 
     private void requireConfig(ParameterTensors tensors, String what) {
-        Objects.requireNonNull(tensors, what + " tensors");
-        if (!tensors.config().equals(cfg)) {
-            throw new IllegalArgumentException("the " + what + " tensors are for another config ("
-                    + tensors.config().kind() + " " + tensors.config().inputDim() + "x" + tensors.config().hiddenDim()
-                    + "), not this model's");
-        }
+        BatchArguments.requireConfig(cfg, tensors, what);
     }
 
     private void check(MemorySegment xs, int tokens, MemorySegment ys, Codes codes) {
         open();
-        if (tokens < 1) {
-            throw new IllegalArgumentException("tokens must be >= 1, got " + tokens);
-        }
-        int widest = Math.max(Math.max(in, out), Math.max(hidden, units));
-        if ((long) tokens * widest > Integer.MAX_VALUE - 16) {
-            throw new IllegalArgumentException("a batch of " + tokens + " tokens is too large for one call");
-        }
-        requireBytes("x", xs, (long) tokens * in);
-        requireBytes("y", ys, (long) tokens * out);
-        Objects.requireNonNull(codes, "codes");
-        if (codes.tokens() < tokens || codes.width() != k) {
-            throw new IllegalArgumentException("codes must be [" + tokens + ", " + k + "], got [" + codes.tokens()
-                    + ", " + codes.width() + "]");
-        }
-        if (ys.isReadOnly()) {
-            throw new IllegalArgumentException("y is a read-only segment");
-        }
-    }
-
-    private static void requireBytes(String what, MemorySegment s, long floats) {
-        Objects.requireNonNull(s, what);
-        if (s.byteSize() < floats * Float.BYTES) {
-            throw new IllegalArgumentException(what + " needs " + floats * Float.BYTES + " bytes, the segment has "
-                    + s.byteSize());
-        }
+        BatchArguments.check(cfg, xs, tokens, ys, codes, Math.max(Math.max(in, out), Math.max(hidden, units)));
     }
 }
