@@ -293,8 +293,8 @@ final class DemoCommand implements Callable<Integer> {
             }
         }
         log.printf(Locale.ROOT, "%nthe paper's width (TC 32·I wide, an MxD with N = %,d experts; 2 M training tokens per model"
-                        + " over several passes; about an hour and a half on a 2-core machine, run in slices: repeat the command until it"
-                        + " prints the table):%n"
+                        + " over several passes; about an hour and a half on a 2-core machine, run in slices:"
+                        + " repeat the command until it prints the table):%n"
                         + "  %s%n", MxdConfig.equalParameterExperts(width, 4 * width, width, 32 * width, false),
                 PAPER_COMMAND);
         return 0;
