@@ -27,8 +27,10 @@ class ForwardMemoryTest {
     @Test
     void forwardAllocationDoesNotGrowWithExperts() {
         int fewer = 500, more = 4500;
-        long small = allocatedByForward(MxdConfig.mxd(16, 32, fewer, 16, 8, Activation.RELU, false, false), TOKENS, 6, true);
-        long large = allocatedByForward(MxdConfig.mxd(16, 32, more, 16, 8, Activation.RELU, false, false), TOKENS, 6, true);
+        // Up to 100 forwards each, the fewest bytes counted: a kernel this JVM has not compiled with C2 yet (the
+        // gather's, when this test runs first) boxes its vectors, megabytes that have nothing to do with N.
+        long small = allocatedByForward(MxdConfig.mxd(16, 32, fewer, 16, 8, Activation.RELU, false, false), TOKENS, 100, true);
+        long large = allocatedByForward(MxdConfig.mxd(16, 32, more, 16, 8, Activation.RELU, false, false), TOKENS, 100, true);
         long gateTable = (long) (more - fewer) * TOKENS * Float.BYTES;
         assertTrue(large - small < gateTable / 64, "N " + fewer + " -> " + more + " at T " + TOKENS
                 + ": a forward allocated " + small + " -> " + large + " bytes; a [ΔN, T] float table is " + gateTable);
