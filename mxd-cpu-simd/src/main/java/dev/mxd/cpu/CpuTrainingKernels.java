@@ -161,10 +161,9 @@ final class CpuTrainingKernels implements TrainingKernels {
      * rounded once; a zero or non-finite norm is an error naming the row.
      */
     private void targetNorms(TrainingBatch b, int tokens) {
-        double[] sums = new double[tokens];
-        DecoderRows.squares(b.t, 0, cfg.outputDim(), tokens, sums, 0);
+        DecoderRows.squares(b.t, 0, cfg.outputDim(), tokens, b.normSums, 0);
         for (int r = 0; r < tokens; r++) {
-            double norm = Math.sqrt(sums[r]);
+            double norm = Math.sqrt(b.normSums[r]);
             if (!(norm > 0) || Double.isInfinite(norm)) {
                 throw new IllegalArgumentException("target row " + r + " of the batch has norm " + norm
                         + ": the normalised loss divides by ‖t‖, so a zero (or non-finite) target row is not allowed");

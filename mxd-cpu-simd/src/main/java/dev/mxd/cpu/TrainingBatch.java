@@ -17,6 +17,7 @@ final class TrainingBatch {
     final float[] x;          // [T, I]
     final float[] t;          // [T, O]
     final float[] norms;      // [T] ‖t‖ per row
+    final double[] normSums;  // [T] Σ t² per row, in double
     final float[] y;          // [T, O]
     final int[] codeIndex;    // [T, K]
     final float[] codeValue;  // [T, K]
@@ -39,6 +40,7 @@ final class TrainingBatch {
         x = new float[capacity * i];
         t = new float[capacity * o];
         norms = new float[capacity];
+        normSums = new double[capacity];
         y = new float[capacity * o];
         codeIndex = new int[capacity * k];
         codeValue = new float[capacity * k];
