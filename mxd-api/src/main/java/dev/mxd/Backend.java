@@ -28,9 +28,9 @@ public interface Backend {
     MxdLayer load(MxdModel model);
 
     /**
-     * Whether this backend also trains: its class then implements {@code dev.mxd.train.TrainingBackend} too (the
-     * training side lives in the {@code train} package, which builds on this one). {@link Backends#selectForTraining}
-     * picks among the backends that do.
+     * Whether this backend also trains: true exactly for a {@code dev.mxd.train.TrainingBackend}, which extends this
+     * interface (the training side lives in the {@code train} package, which builds on this one).
+     * {@link Backends#selectForTraining} picks among the backends that do.
      */
     default boolean trains() {
         return false;

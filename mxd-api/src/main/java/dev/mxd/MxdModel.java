@@ -137,6 +137,18 @@ public final class MxdModel implements AutoCloseable {
         return closed;
     }
 
+    /**
+     * Checks that the model is open before a backend takes it, naming what was asked in the failure.
+     *
+     * @param use what needs the model, e.g. {@code "train on backend cpu"}
+     * @throws IllegalStateException {@code "cannot <use>: this MxdModel is closed"} when it is closed
+     */
+    public void requireOpen(String use) {
+        if (closed) {
+            throw new IllegalStateException("cannot " + use + ": this MxdModel is closed");
+        }
+    }
+
     /** Frees every tensor. Idempotent. */
     @Override
     public void close() {

@@ -1,7 +1,6 @@
 package dev.mxd.oracle;
 
 import dev.mxd.Availability;
-import dev.mxd.Backend;
 import dev.mxd.Codes;
 import dev.mxd.DenseOps;
 import dev.mxd.MxdLayer;
@@ -17,7 +16,7 @@ import java.util.Objects;
  * The oracle offered as backend {@code reference}: exact (float64 inside, rounded to float32 outputs) and
  * slow. Never chosen by {@code auto}.
  */
-public final class OracleBackend implements Backend, TrainingBackend {
+public final class OracleBackend implements TrainingBackend {
     public static final String NAME = "reference";
 
     @Override
@@ -36,18 +35,10 @@ public final class OracleBackend implements Backend, TrainingBackend {
         return new Layer(new OracleMxd(model));
     }
 
-    @Override
-    public boolean trains() {
-        return true;
-    }
-
     /** The float64 oracle's training kernels ({@link OracleTrainingKernels}): exact, slow, single-threaded. */
     @Override
     public TrainingKernels kernels(MxdModel model) {
-        Objects.requireNonNull(model, "model");
-        if (model.isClosed()) {
-            throw new IllegalStateException("cannot train a closed MxdModel on backend " + NAME);
-        }
+        Objects.requireNonNull(model, "model").requireOpen("train on backend " + NAME);
         return new OracleTrainingKernels(model);
     }
 

@@ -9,8 +9,10 @@ import dev.mxd.train.ParameterTensors;
 import dev.mxd.train.TrainingKernels;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.Function;
 
 /**
  * {@link TrainingKernels} by the float64 oracle ({@link OracleBackward}), in the checkpoint layout: the
@@ -76,24 +78,14 @@ public final class OracleTrainingKernels implements TrainingKernels {
 
     @Override
     public void exportTo(MxdModel into, ParameterTensors firstMoments, ParameterTensors secondMoments) {
-        if (into != model) {
-            for (String name : grads.names()) {
-                MemorySegment dst = into.tensor(name).data();
-                MemorySegment.copy(model.tensor(name).data(), 0, dst, 0, dst.byteSize());
-            }
-        }
+        copyParameters(model, into);
         copy(m, firstMoments);
         copy(v, secondMoments);
     }
 
     @Override
     public void importFrom(MxdModel from, ParameterTensors firstMoments, ParameterTensors secondMoments) {
-        if (from != model) {
-            for (String name : grads.names()) {
-                MemorySegment dst = model.tensor(name).data();
-                MemorySegment.copy(from.tensor(name).data(), 0, dst, 0, dst.byteSize());
-            }
-        }
+        copyParameters(from, model);
         if (firstMoments == null) {
             m.clear();
         } else {
@@ -106,13 +98,24 @@ public final class OracleTrainingKernels implements TrainingKernels {
         }
     }
 
-    private static void copy(ParameterTensors from, ParameterTensors to) {
-        if (to == null) {
-            return;
+    /** Copies every trained tensor from one model to another of the same config; nothing when they are the same. */
+    private void copyParameters(MxdModel from, MxdModel to) {
+        if (from != to) {
+            copyTensors(grads.names(), from::tensor, to::tensor);
         }
-        for (String name : from.names()) {
-            MemorySegment dst = to.tensor(name).data();
-            MemorySegment.copy(from.tensor(name).data(), 0, dst, 0, dst.byteSize());
+    }
+
+    /** Copies one set of moments into another; nothing when {@code to} is null (the caller wants none). */
+    private static void copy(ParameterTensors from, ParameterTensors to) {
+        if (to != null) {
+            copyTensors(from.names(), from::tensor, to::tensor);
+        }
+    }
+
+    private static void copyTensors(List<String> names, Function<String, Tensor> from, Function<String, Tensor> to) {
+        for (String name : names) {
+            MemorySegment dst = to.apply(name).data();
+            MemorySegment.copy(from.apply(name).data(), 0, dst, 0, dst.byteSize());
         }
     }
 

@@ -57,30 +57,6 @@ public interface ActivationSource extends AutoCloseable {
                                      float[] evalT) {
         Split train = new ArraySplit("train", inputDim, outputDim, trainX, trainT);
         Split eval = new ArraySplit("eval", inputDim, outputDim, evalX, evalT);
-        return new ActivationSource() {
-            @Override
-            public int inputDim() {
-                return inputDim;
-            }
-
-            @Override
-            public int outputDim() {
-                return outputDim;
-            }
-
-            @Override
-            public Split train() {
-                return train;
-            }
-
-            @Override
-            public Split eval() {
-                return eval;
-            }
-
-            @Override
-            public void close() {
-            }
-        };
+        return new InMemorySource(inputDim, outputDim, train, eval);
     }
 }

@@ -1,7 +1,5 @@
 package dev.mxd.cpu;
 
-import dev.mxd.Activation;
-import dev.mxd.Kind;
 import dev.mxd.MxdConfig;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -16,26 +14,13 @@ import java.lang.foreign.ValueLayout;
  * {@link ExpertGradients}'. Bias gradients are summed in token order by one participant per column range, so
  * results do not depend on {@code mxd.threads}.
  */
-final class Backward {
+final class Backward extends LayerPass {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
-    private final Kernels kern;
-    private final WorkerPool pool;
-    private final int inDim, hidden, outDim;
-    private final Activation act;
-    private final boolean mxd, glu, skip;
     private final ExpertGradients sparse;
 
     Backward(MxdConfig cfg, Kernels kern, WorkerPool pool) {
-        this.kern = kern;
-        this.pool = pool;
-        this.inDim = cfg.inputDim();
-        this.hidden = cfg.hiddenDim();
-        this.outDim = cfg.outputDim();
-        this.act = cfg.activation();
-        this.mxd = cfg.kind() == Kind.MXD;
-        this.glu = cfg.glu();
-        this.skip = cfg.skip();
+        super(cfg, kern, pool);
         this.sparse = new ExpertGradients(cfg, kern, pool);
     }
 

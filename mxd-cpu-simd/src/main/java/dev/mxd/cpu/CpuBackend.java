@@ -1,7 +1,6 @@
 package dev.mxd.cpu;
 
 import dev.mxd.Availability;
-import dev.mxd.Backend;
 import dev.mxd.DenseOps;
 import dev.mxd.MxdBackendException;
 import dev.mxd.MxdLayer;
@@ -24,7 +23,7 @@ import java.util.Optional;
  * copy, on the Java heap (about the model's own size: size {@code -Xmx} for it), and does not read the model
  * afterwards. A call allocates scratch per worker thread sized by a block of at most 192 tokens, never by T·N.
  */
-public final class CpuBackend implements Backend, TrainingBackend {
+public final class CpuBackend implements TrainingBackend {
     public static final String NAME = "cpu";
 
     private volatile Availability availability;
@@ -55,16 +54,9 @@ public final class CpuBackend implements Backend, TrainingBackend {
     public MxdLayer load(MxdModel model) {
         Objects.requireNonNull(model, "model");
         requireAvailable();
-        if (model.isClosed()) {
-            throw new IllegalStateException("cannot load a closed MxdModel onto backend " + NAME);
-        }
+        model.requireOpen("load a model onto backend " + NAME);
         MxdLayer.checkFiniteWeights(model);
         return CpuLayer.load(model, Kernels.get(), WorkerPool.shared());
-    }
-
-    @Override
-    public boolean trains() {
-        return true;
     }
 
     /**

@@ -44,9 +44,7 @@ final class CpuTrainingKernels implements TrainingKernels {
 
     CpuTrainingKernels(MxdModel model, Kernels kern, WorkerPool pool) {
         this.model = Objects.requireNonNull(model, "model");
-        if (model.isClosed()) {
-            throw new IllegalStateException("cannot train a closed MxdModel on backend " + CpuBackend.NAME);
-        }
+        model.requireOpen("train on backend " + CpuBackend.NAME);
         this.cfg = model.config();
         this.kern = kern;
         this.forward = new LayerForward(cfg, kern, pool);

@@ -10,21 +10,12 @@ import java.util.Arrays;
  * participant: per token the work is O(K·(I + O)), whatever N; per call there is one O(N) pass for the buckets,
  * besides writing the gradient rows of unselected indices as zeros.
  */
-final class ExpertGradients {
-    private final Kernels kern;
-    private final WorkerPool pool;
-    private final int inDim, hidden, outDim, experts, k;
+final class ExpertGradients extends LayerPass {
     /** The (token, index) pairs the last call visited. */
     private long pairsVisited;
 
     ExpertGradients(MxdConfig cfg, Kernels kern, WorkerPool pool) {
-        this.kern = kern;
-        this.pool = pool;
-        this.inDim = cfg.inputDim();
-        this.hidden = cfg.hiddenDim();
-        this.outDim = cfg.outputDim();
-        this.experts = cfg.experts();
-        this.k = cfg.k();
+        super(cfg, kern, pool);
     }
 
     long pairsVisited() {

@@ -1,8 +1,6 @@
 package dev.mxd.cpu;
 
-import dev.mxd.Activation;
 import dev.mxd.Codes;
-import dev.mxd.Kind;
 import dev.mxd.MxdConfig;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -37,7 +35,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * <p>Thread safety: the weights are only read; every call takes its scratch from its own {@link Workspace}, sized by
  * the block (never by T or N). Caller segments from a confined arena go through {@link Staging}.
  */
-final class LayerForward {
+final class LayerForward extends LayerPass {
     /** What a call does: select codes, decode given codes, or both. */
     enum Op {
         FORWARD, ENCODE, DECODE;
@@ -60,25 +58,10 @@ final class LayerForward {
     record Intermediates(float[] h, float[] u, float[] z, float[] base, float[] m, float[] cdf) {
     }
 
-    private final Kernels kern;
-    private final WorkerPool pool;
-    private final int inDim, hidden, outDim, experts, k;
-    private final Activation act;
-    private final boolean mxd, glu, skip;
     private final int nc;
 
     LayerForward(MxdConfig cfg, Kernels kern, WorkerPool pool) {
-        this.kern = kern;
-        this.pool = pool;
-        this.inDim = cfg.inputDim();
-        this.hidden = cfg.hiddenDim();
-        this.outDim = cfg.outputDim();
-        this.experts = cfg.experts();
-        this.k = cfg.k();
-        this.act = cfg.activation();
-        this.mxd = cfg.kind() == Kind.MXD;
-        this.glu = cfg.glu();
-        this.skip = cfg.skip();
+        super(cfg, kern, pool);
         this.nc = Blocking.tileWidth(Blocking.TILE_COLS, kern.nr);
     }
 

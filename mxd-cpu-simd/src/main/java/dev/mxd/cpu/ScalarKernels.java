@@ -95,6 +95,11 @@ final class ScalarKernels extends Kernels {
 
     @Override
     int nextSumAbove(float[] v, int vo, float[] s, int so, int from, int n, float threshold) {
+        return firstSumAbove(v, vo, s, so, from, n, threshold);
+    }
+
+    /** {@link #nextSumAbove} one element at a time: this kernel set's body and the vector set's tail. */
+    static int firstSumAbove(float[] v, int vo, float[] s, int so, int from, int n, float threshold) {
         for (int j = from; j < n; j++) {
             if (v[vo + j] + s[so + j] > threshold) {
                 return j;
@@ -106,7 +111,15 @@ final class ScalarKernels extends Kernels {
     @Override
     void greaterMask(float[] v, int vo, float[] limits, int lo, int n, long[] bits) {
         java.util.Arrays.fill(bits, 0, Math.ceilDiv(n, 64), 0L);
-        for (int j = 0; j < n; j++) {
+        setGreaterBits(v, vo, limits, lo, 0, n, bits);
+    }
+
+    /**
+     * {@link #greaterMask}'s bits for j in [from, n), one element at a time, onto words already cleared: this kernel
+     * set's body and the vector set's tail.
+     */
+    static void setGreaterBits(float[] v, int vo, float[] limits, int lo, int from, int n, long[] bits) {
+        for (int j = from; j < n; j++) {
             if (v[vo + j] > limits[lo + j]) {
                 bits[j >>> 6] |= 1L << j;
             }

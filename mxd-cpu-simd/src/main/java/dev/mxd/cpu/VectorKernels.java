@@ -256,12 +256,7 @@ final class VectorKernels extends Kernels {
                 return j + Long.numberOfTrailingZeros(m);
             }
         }
-        for (; j < n; j++) {
-            if (v[vo + j] + s[so + j] > threshold) {
-                return j;
-            }
-        }
-        return n;
+        return ScalarKernels.firstSumAbove(v, vo, s, so, j, n, threshold);
     }
 
     /** L divides 64 at every width, so a vector's mask bits never straddle two words. */
@@ -274,11 +269,7 @@ final class VectorKernels extends Kernels {
                     .compare(VectorOperators.GT, FloatVector.fromArray(F, limits, lo + j)).toLong();
             bits[j >>> 6] |= m << (j & 63);
         }
-        for (; j < n; j++) {
-            if (v[vo + j] > limits[lo + j]) {
-                bits[j >>> 6] |= 1L << j;
-            }
-        }
+        ScalarKernels.setGreaterBits(v, vo, limits, lo, j, n, bits);
     }
 
     /** relu as {@link #relu}, of the float sum. */

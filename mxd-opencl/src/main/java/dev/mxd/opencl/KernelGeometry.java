@@ -50,6 +50,24 @@ record KernelGeometry(int tileM, int tileN, int tileK, int wptM, int wptN, int m
                 + " work-items per group; the kernels need at least " + FAT.groupSize());
     }
 
+    /**
+     * What {@code build} makes with {@link #forDevice}'s geometry, or with {@link #FAT} when the device's compiler caps
+     * the kernels below the wider geometry's work-group size (registers).
+     *
+     * @throws OpenClLayer.GroupTooLargeException when even {@link #FAT}'s group is too large
+     */
+    static <T> T buildFitting(ClDevice device, java.util.function.Function<KernelGeometry, T> build) {
+        KernelGeometry geometry = forDevice(device);
+        try {
+            return build.apply(geometry);
+        } catch (OpenClLayer.GroupTooLargeException e) {
+            if (geometry == FAT) {
+                throw e;
+            }
+            return build.apply(FAT);
+        }
+    }
+
     int localM() {
         return tileM / wptM;
     }

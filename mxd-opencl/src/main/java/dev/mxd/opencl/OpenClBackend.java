@@ -2,7 +2,6 @@ package dev.mxd.opencl;
 
 import dev.mxd.Activation;
 import dev.mxd.Availability;
-import dev.mxd.Backend;
 import dev.mxd.DenseOps;
 import dev.mxd.MxdBackendException;
 import dev.mxd.MxdConfig;
@@ -32,7 +31,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * trains ({@link #kernels}: {@link OpenClTrainingKernels}, with their own context), on a device with double
  * precision; {@code auto} picks it for training, as for inference, only where the device is a GPU.
  */
-public final class OpenClBackend implements Backend, TrainingBackend {
+public final class OpenClBackend implements TrainingBackend {
     /** The name used by {@code -Dmxd.backend}. */
     public static final String NAME = "opencl";
     /** The system property naming the device: an index or a part of the device name. */
@@ -78,25 +77,10 @@ public final class OpenClBackend implements Backend, TrainingBackend {
     public MxdLayer load(MxdModel model) {
         Objects.requireNonNull(model, "model");
         ClDevice device = availableDevice();
-        if (model.isClosed()) {
-            throw new IllegalStateException("this MxdModel is closed");
-        }
+        model.requireOpen("load a model onto backend " + NAME);
         MxdLayer.checkFiniteWeights(model);
-        KernelGeometry geometry = KernelGeometry.forDevice(device);
-        try {
-            return new OpenClLayer(model, device, geometry, device.localMemBytes());
-        } catch (OpenClLayer.GroupTooLargeException e) {
-            if (geometry == KernelGeometry.FAT) {
-                throw e;
-            }
-            // the compiler caps these kernels below 256 work-items (registers): the 64-work-item geometry
-            return new OpenClLayer(model, device, KernelGeometry.FAT, device.localMemBytes());
-        }
-    }
-
-    @Override
-    public boolean trains() {
-        return true;
+        return KernelGeometry.buildFitting(device,
+                geometry -> new OpenClLayer(model, device, geometry, device.localMemBytes()));
     }
 
     /**
@@ -111,18 +95,8 @@ public final class OpenClBackend implements Backend, TrainingBackend {
     public TrainingKernels kernels(MxdModel model) {
         Objects.requireNonNull(model, "model");
         ClDevice device = availableDevice();
-        if (model.isClosed()) {
-            throw new IllegalStateException("cannot train a closed MxdModel on backend " + NAME);
-        }
-        KernelGeometry geometry = KernelGeometry.forDevice(device);
-        try {
-            return new OpenClTrainingKernels(model, device, geometry);
-        } catch (OpenClLayer.GroupTooLargeException e) {
-            if (geometry == KernelGeometry.FAT) {
-                throw e;
-            }
-            return new OpenClTrainingKernels(model, device, KernelGeometry.FAT);
-        }
+        model.requireOpen("train on backend " + NAME);
+        return KernelGeometry.buildFitting(device, geometry -> new OpenClTrainingKernels(model, device, geometry));
     }
 
     /**

@@ -5,7 +5,6 @@ import dev.mxd.DenseOps;
 import java.lang.foreign.MemorySegment;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The dense operations of the OpenCL backend on one device, with their own context and in-order queue. The dense
@@ -17,14 +16,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * waits for a running call, then releases every OpenCL object of the ops and their layers.
  */
 final class OpenClDenseOps extends DenseOps {
-    private final ReentrantLock lock = new ReentrantLock();
-    private boolean released; // guarded by lock
+    private final SerialCalls calls = new SerialCalls("these DenseOps (backend " + OpenClBackend.NAME + ") are closed");
 
     private final ClObjects objects = new ClObjects();
     private final ClDevice device;
     private final ClQueue cl;
     private final long attention;
-    /** The dense kernel per activation name ("none" for none), guarded by lock. */
+    /** The dense kernel per activation name ("none" for none), touched only inside {@link #calls}. */
     private final Map<String, DenseKernel> denseKernels = new HashMap<>();
     private final ClQueue.Scratch x, y, qkv, starts, context;
 
@@ -60,16 +58,12 @@ final class OpenClDenseOps extends DenseOps {
     @Override
     protected Dense denseImpl(String name, float[] weight, int inputs, int outputs, float[] bias,
                               Activation activation) {
-        lock.lock();
-        try {
-            ensureLive();
+        return calls.get(() -> {
             DenseKernel k = denseKernel(activation);
             long w = cl.readOnly(MemorySegment.ofArray(weight), name + ".weight");
             long b = cl.readOnly(MemorySegment.ofArray(bias != null ? bias : new float[outputs]), name + ".bias");
             return new ClDense(name, inputs, outputs, k, w, b);
-        } finally {
-            lock.unlock();
-        }
+        });
     }
 
     @Override
@@ -77,9 +71,7 @@ final class OpenClDenseOps extends DenseOps {
                                      float[] out) {
         int rows = sequenceStarts[sequenceStarts.length - 1];
         int width = heads * d;
-        lock.lock();
-        try {
-            ensureLive();
+        calls.run(() -> {
             long in = qkv.ensure((long) rows * 3 * width * Float.BYTES);
             cl.upload(in, MemorySegment.ofArray(qkvRows).asSlice(0, (long) rows * 3 * width * Float.BYTES));
             long s = starts.ensure((long) sequenceStarts.length * Integer.BYTES);
@@ -89,27 +81,12 @@ final class OpenClDenseOps extends DenseOps {
                     .floats(divisor).buffers(c).ints(rows);
             cl.launch(attention, "self_attention", rows, heads, 0, 0);
             cl.download(c, MemorySegment.ofArray(out).asSlice(0, (long) rows * width * Float.BYTES));
-        } finally {
-            lock.unlock();
-        }
+        });
     }
 
     @Override
     protected void closeImpl() {
-        lock.lock();
-        try {
-            released = true;
-            cl.finishAndClose();
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** Refuses a call that raced with {@link #close()} past the base class's check. */
-    private void ensureLive() {
-        if (released) {
-            throw new IllegalStateException("these DenseOps (backend " + OpenClBackend.NAME + ") are closed");
-        }
+        calls.release(cl::finishAndClose);
     }
 
     /**
@@ -120,15 +97,7 @@ final class OpenClDenseOps extends DenseOps {
         String key = activation == null ? "none" : activation.referenceName();
         DenseKernel k = denseKernels.get(key);
         if (k == null) {
-            KernelGeometry geometry = KernelGeometry.forDevice(device);
-            try {
-                k = buildDense(geometry, activation);
-            } catch (OpenClLayer.GroupTooLargeException e) {
-                if (geometry == KernelGeometry.FAT) {
-                    throw e;
-                }
-                k = buildDense(KernelGeometry.FAT, activation);
-            }
+            k = KernelGeometry.buildFitting(device, geometry -> buildDense(geometry, activation));
             denseKernels.put(key, k);
         }
         return k;
@@ -156,9 +125,7 @@ final class OpenClDenseOps extends DenseOps {
 
         @Override
         protected void applyImpl(int rows, float[] xRows, float[] yRows) {
-            lock.lock();
-            try {
-                ensureLive();
+            calls.run(() -> {
                 long in = x.ensure((long) rows * inputs() * Float.BYTES);
                 cl.upload(in, MemorySegment.ofArray(xRows).asSlice(0, (long) rows * inputs() * Float.BYTES));
                 long out = y.ensure((long) rows * outputs() * Float.BYTES);
@@ -166,22 +133,15 @@ final class OpenClDenseOps extends DenseOps {
                         .ints(rows, inputs(), outputs());
                 cl.launchTiles(k.kernel(), "encoder", k.geometry(), rows, outputs());
                 cl.download(out, MemorySegment.ofArray(yRows).asSlice(0, (long) rows * outputs() * Float.BYTES));
-            } finally {
-                lock.unlock();
-            }
+            });
         }
 
         @Override
         protected void closeImpl() {
-            lock.lock();
-            try {
-                if (!released) {
-                    objects.release(weight);
-                    objects.release(bias);
-                }
-            } finally {
-                lock.unlock();
-            }
+            calls.unlessReleased(() -> {
+                objects.release(weight);
+                objects.release(bias);
+            });
         }
     }
 }

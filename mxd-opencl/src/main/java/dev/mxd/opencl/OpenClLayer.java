@@ -9,7 +9,6 @@ import dev.mxd.MxdModel;
 import dev.mxd.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * An MxD, TC or STC layer on one OpenCL device.
@@ -36,8 +35,7 @@ final class OpenClLayer extends MxdLayer {
     private final int in, hidden, out, k, codeSpace;
     private final boolean mxd;
 
-    private final ReentrantLock lock = new ReentrantLock();
-    private boolean released; // guarded by lock
+    private final SerialCalls calls = new SerialCalls("this MxdLayer (backend " + OpenClBackend.NAME + ") is closed");
 
     private final ClObjects objects = new ClObjects();
     private final ClQueue cl;
@@ -110,30 +108,22 @@ final class OpenClLayer extends MxdLayer {
 
     @Override
     protected void forwardImpl(MemorySegment xs, int tokens, MemorySegment ys, Codes codes) {
-        lock.lock();
-        try {
-            ensureLive();
+        calls.run(() -> {
             long[] idxVal = uploadAndEncode(xs, tokens);
             decodeOnDevice(tokens, k, idxVal[0], idxVal[1]);
             cl.download(idxVal[0], codes.indexSegment());
             cl.download(idxVal[1], codes.valueSegment());
             cl.download(y.handle(), ys);
-        } finally {
-            lock.unlock();
-        }
+        });
     }
 
     @Override
     protected void encodeImpl(MemorySegment xs, int tokens, Codes codes) {
-        lock.lock();
-        try {
-            ensureLive();
+        calls.run(() -> {
             long[] idxVal = uploadAndEncode(xs, tokens);
             cl.download(idxVal[0], codes.indexSegment());
             cl.download(idxVal[1], codes.valueSegment());
-        } finally {
-            lock.unlock();
-        }
+        });
     }
 
     /** Uploads x and enqueues the code selection; returns the device buffers {index, value} of the codes. */
@@ -147,9 +137,7 @@ final class OpenClLayer extends MxdLayer {
 
     @Override
     protected void decodeImpl(MemorySegment xs, int tokens, Codes codes, MemorySegment ys) {
-        lock.lock();
-        try {
-            ensureLive();
+        calls.run(() -> {
             cl.upload(x.ensure((long) tokens * in * Float.BYTES), xs);
             long idx = codeIdx.ensure((long) tokens * codes.width() * Integer.BYTES);
             long val = codeVal.ensure((long) tokens * codes.width() * Float.BYTES);
@@ -157,34 +145,17 @@ final class OpenClLayer extends MxdLayer {
             cl.upload(val, codes.valueSegment());
             decodeOnDevice(tokens, codes.width(), idx, val);
             cl.download(y.handle(), ys);
-        } finally {
-            lock.unlock();
-        }
+        });
     }
 
     @Override
     protected void closeImpl() {
-        lock.lock();
-        try {
-            if (released) {
-                return;
-            }
-            released = true;
-            cl.finishAndClose();
-        } finally {
-            lock.unlock();
-        }
+        calls.release(cl::finishAndClose);
     }
 
     /** Which kernels build options were chosen: for tests and the benchmark report. */
     boolean topkListsLocal() {
         return topkListsLocal;
-    }
-
-    private void ensureLive() {
-        if (released) {
-            throw new IllegalStateException("this MxdLayer (backend opencl) is closed");
-        }
     }
 
     /** Codes [tokens, K] into idx/val: the top K of relu(gate) (MxD) or of z (TC, STC). x is on the device. */

@@ -70,9 +70,7 @@ final class OpenClTrainingKernels implements TrainingKernels {
      */
     OpenClTrainingKernels(MxdModel model, ClDevice device, KernelGeometry geometry) {
         this.model = Objects.requireNonNull(model, "model");
-        if (model.isClosed()) {
-            throw new IllegalStateException("cannot train a closed MxdModel on backend " + OpenClBackend.NAME);
-        }
+        model.requireOpen("train on backend " + OpenClBackend.NAME);
         this.cfg = model.config();
         this.in = cfg.inputDim();
         this.hidden = cfg.hiddenDim();

@@ -36,7 +36,8 @@ class DecodeTest {
             int space = cfg.codeSpace();
             Codes codes = layer.encode(f.x);
             // token 0: steer an expert outside the top K into the last slot with a large value
-            codes.set(0, k - 1, outsideTopK(codes, 0, space), 100f);
+            // (with K = N every code is selected: steer code 0 again)
+            codes.set(0, k - 1, Math.max(0, Fixture.outsideTopK(codes, 0, space)), 100f);
             // token 1: a code overwritten to 0 contributes nothing
             codes.set(1, 0, codes.index(1, 0), 0f);
             // token 2: a repeated index adds up its values
@@ -63,18 +64,5 @@ class DecodeTest {
         float[] y = layer.decode(f.x, codes);
         double[] y64 = f.oracle.decode(f.x, f.tokens, OracleMxd.Codes64.of(codes));
         Agreement.requireClose(backend.name() + " " + f.cfg + " " + what, y, y64, f.cfg.outputDim());
-    }
-
-    private static int outsideTopK(Codes codes, int t, int space) {
-        for (int n = space - 1; n >= 0; n--) {
-            boolean used = false;
-            for (int j = 0; j < codes.width(); j++) {
-                used |= codes.index(t, j) == n;
-            }
-            if (!used) {
-                return n;
-            }
-        }
-        return 0;
     }
 }

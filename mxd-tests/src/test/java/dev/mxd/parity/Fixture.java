@@ -1,5 +1,6 @@
 package dev.mxd.parity;
 
+import dev.mxd.Codes;
 import dev.mxd.Kind;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdModel;
@@ -57,5 +58,19 @@ final class Fixture implements AutoCloseable {
     @Override
     public void close() {
         model.close();
+    }
+
+    /** The highest code in [0, space) that token {@code t}'s codes do not select, or -1 when they select them all. */
+    static int outsideTopK(Codes codes, int t, int space) {
+        for (int n = space - 1; n >= 0; n--) {
+            boolean used = false;
+            for (int j = 0; j < codes.width(); j++) {
+                used |= codes.index(t, j) == n;
+            }
+            if (!used) {
+                return n;
+            }
+        }
+        return -1;
     }
 }

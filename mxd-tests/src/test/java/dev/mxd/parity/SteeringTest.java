@@ -73,7 +73,7 @@ class SteeringTest {
     void addingAnExpertOutsideTheTopKMovesYByItsDecoder(Backend backend, MxdConfig cfg, int tokens) {
         try (Fixture f = new Fixture(cfg, tokens, 43); MxdLayer layer = backend.load(f.model)) {
             Codes codes = layer.encode(f.x);
-            int expert = outsideTopK(codes, tokens - 1, cfg.codeSpace());
+            int expert = Fixture.outsideTopK(codes, tokens - 1, cfg.codeSpace());
             if (expert < 0) {
                 assertEquals(cfg.k(), cfg.codeSpace(), "only K = N leaves no expert outside the top K");
                 expert = codes.index(tokens - 1, 0);   // still a valid add: it stacks on the expert's own value
@@ -209,18 +209,5 @@ class SteeringTest {
             }
         }
         return sum;
-    }
-
-    private static int outsideTopK(Codes codes, int t, int space) {
-        for (int n = space - 1; n >= 0; n--) {
-            boolean used = false;
-            for (int j = 0; j < codes.width(); j++) {
-                used |= codes.index(t, j) == n;
-            }
-            if (!used) {
-                return n;
-            }
-        }
-        return -1;
     }
 }
