@@ -213,10 +213,11 @@ abstract class Kernels {
     abstract int nextSumAbove(float[] v, int vo, float[] s, int so, int from, int n, float threshold);
 
     /**
-     * Sets bit j of {@code bits[j / 64]} to {@code v[vo + j] > limits[lo + j]} for {@code j < n}, each element against
-     * its own threshold, in the ceil(n / 64) words it writes whole. NaN never qualifies.
+     * Reorders {@code a[from .. from + n)} so that its m largest come first, in any order, and returns the least of
+     * them; nothing outside the range is written. The keys must be distinct (TopK's keys are: each holds its
+     * index), so the m kept and the value returned do not depend on the implementation.
      */
-    abstract void greaterMask(float[] v, int vo, float[] limits, int lo, int n, long[] bits);
+    abstract long keepLargest(long[] a, int from, int n, int m);
 
     /** {@code v[vo + i] = relu(v[vo + i] + shift)} for {@code i < n}: the float sum, then relu as {@link #activate}. */
     abstract void shiftedRelu(float[] v, int vo, int n, float shift);

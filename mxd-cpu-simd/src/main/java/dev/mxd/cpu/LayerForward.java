@@ -20,7 +20,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * its epilogue:
  * <ol>
  * <li>gate: {@code x·gateᵀ}, then {@code + gate_bias}, relu and the per-token TopK in one scan of the tile
- *     ({@link TopK#offer(Kernels, int, float[], int, float[], int, int, int, boolean)}); the T×N gate matrix exists
+ *     ({@link TopK#offer(int, float[], int, float[], int, int, int, boolean)}); the T×N gate matrix exists
  *     only as one tile at a time;</li>
  * <li>{@code m = Cᵀa}: a gather of the K selected rows of C;</li>
  * <li>encoder: {@code z = act(x·W_enc + b_enc) (⊙ (x·W_gluᵀ + b_glu))};</li>
@@ -138,7 +138,7 @@ final class LayerForward extends LayerPass {
             int padded = Math.ceilDiv(rows, kern.mr) * kern.mr;
             tile = ws.floats(padded * nc);
             tile2 = glu ? ws.floats(padded * nc) : null;
-            topK = selecting ? new TopK(rows, k) : null;
+            topK = selecting ? new TopK(kern, rows, k) : null;
             codeList = new CodeList(new int[width], new float[width]);
         }
     }
@@ -253,14 +253,14 @@ final class LayerForward extends LayerPass {
             if (mxd) {
                 BlockedGemm.tiles(kern, r.xPacked, row0, count, w.gate(), c0, c1, t.tile, nc, (tile, ld, r0, rows, c, cols) -> {
                     for (int row = 0; row < rows; row++) {
-                        t.topK.offer(kern, row, tile, row * ld, w.gateBias(), c, cols, c, true);
+                        t.topK.offer(row, tile, row * ld, w.gateBias(), c, cols, c, true);
                     }
                 });
             } else {
                 BlockedGemm.tiles(kern, r.xPacked, row0, count, w.enc(), c0, c1, t.tile, nc, (tile, ld, r0, rows, c, cols) -> {
                     hiddenTile(r, t, r0, rows, c, cols);
                     for (int row = 0; row < rows; row++) {
-                        t.topK.offer(kern, row, tile, row * ld, cols, c);
+                        t.topK.offer(row, tile, row * ld, cols, c);
                     }
                 });
             }

@@ -108,22 +108,40 @@ final class ScalarKernels extends Kernels {
         return n;
     }
 
+    /** A quickselect: median-of-three Hoare partitions, narrowed to the side that holds the m-th largest. */
     @Override
-    void greaterMask(float[] v, int vo, float[] limits, int lo, int n, long[] bits) {
-        java.util.Arrays.fill(bits, 0, Math.ceilDiv(n, 64), 0L);
-        setGreaterBits(v, vo, limits, lo, 0, n, bits);
-    }
-
-    /**
-     * {@link #greaterMask}'s bits for j in [from, n), one element at a time, onto words already cleared: this kernel
-     * set's body and the vector set's tail.
-     */
-    static void setGreaterBits(float[] v, int vo, float[] limits, int lo, int from, int n, long[] bits) {
-        for (int j = from; j < n; j++) {
-            if (v[vo + j] > limits[lo + j]) {
-                bits[j >>> 6] |= 1L << j;
+    long keepLargest(long[] a, int from, int n, int m) {
+        int target = from + m - 1;
+        int l = from;
+        int r = from + n - 1;
+        while (l < r) {
+            int mid = (l + r) >>> 1;
+            long x = a[l], y = a[mid], z = a[r];
+            long pivot = Math.max(Math.min(x, y), Math.min(Math.max(x, y), z));
+            int i = l;
+            int j = r;
+            while (i <= j) {
+                while (a[i] > pivot) {
+                    i++;
+                }
+                while (a[j] < pivot) {
+                    j--;
+                }
+                if (i <= j) {
+                    long t = a[i];
+                    a[i++] = a[j];
+                    a[j--] = t;
+                }
+            }
+            if (target <= j) {
+                r = j;
+            } else if (target >= i) {
+                l = i;
+            } else {
+                break;
             }
         }
+        return a[target];
     }
 
     @Override

@@ -10,47 +10,42 @@ import java.util.Arrays;
  * remapped so that integer order is float order, −0 folded into +0, NaN below everything), the complemented index
  * in the low half (equal values: the lower index ranks higher).
  *
- * <p>Each row keeps a reservoir of up to 3K keys and a bar: the K-th best key seen so far once K have been seen.
+ * <p>Each row keeps a reservoir of up to 2K keys and a bar: the K-th best key seen so far once K have been seen.
  * A candidate that does not beat the bar cannot be among the row's K best and is dropped; one that does is
- * appended, and a full reservoir is cut back to its K best by a selection, which raises the bar. Appending is
- * O(1) and a cut costs O(K) per 2K appends, where a binary heap would sift every accepted candidate through
- * log K levels of a heap that, with many rows in flight ({@link #offerColumns}), is rarely in L1. Scores arrive
- * in increasing index order, so a candidate beats the bar exactly when its value is strictly greater than the
- * bar's, which {@link #offer} and {@link #offerColumns} test in vector lanes; all but a few candidates per row
- * are rejected by that comparison alone.
+ * appended, and a full reservoir is cut back to its K best by a selection ({@link Kernels#keepLargest}), which
+ * raises the bar. Appending is O(1) and a cut costs O(K) per K appends, where a binary heap would sift every
+ * accepted candidate through log K levels. Scores arrive in increasing index order, so a candidate beats the bar
+ * exactly when its value is strictly greater than the bar's, which {@link #offer} tests in vector lanes; all but a
+ * few candidates per row are rejected by that comparison alone.
  */
 final class TopK {
     /** The bar of a row that has seen fewer than K keys: below every key (no key has the complement of index −1). */
     private static final long NO_BAR = Long.MIN_VALUE;
     /**
-     * Reservoir size in units of K. A larger one cuts less often but lets the bar lag further behind; at the GPT-2
-     * gate (K = 32, 10,745 experts per participant, 1,024 tokens) 3K took 8.4–9.1 ms per participant against
-     * 9.5–12.4 for 2K and 9.2–11.3 for 4K (best of 30, noisy 2-core machine).
+     * Reservoir size in units of K. A larger one cuts less often but lets the bar lag further behind; with the
+     * vector cut 2K was the fastest of 2K, 3K and 4K at the GPT-2 gate (K = 32, N = 21,490), where with a quickselect
+     * cut (five times dearer) 3K was.
      */
-    private static final int RESERVOIR = 3;
+    private static final int RESERVOIR = 2;
 
+    private final Kernels kern;
     private final int k;
     private final int capacity;
     private final long[] keys;
     private final int[] size;
     private final long[] bar;
-    /** Per row, the bar's value as a threshold ({@link #threshold}), kept for {@link #offerColumns}. */
-    private final float[] limits;
-    /** {@link #offerColumns}: the rows a tile row's scores beat, as bits. */
-    private final long[] hits;
-    /** The addend of {@link #offer(Kernels, int, float[], int, int, int)}, grown on need. */
+    /** The addend of {@link #offer(int, float[], int, int, int)}, grown on need. */
     private float[] zeros = new float[0];
 
-    /** Empty reservoirs for up to {@code rows} rows, keeping the {@code k} best of each. */
-    TopK(int rows, int k) {
+    /** Empty reservoirs for up to {@code rows} rows, keeping the {@code k} best of each; cuts run on {@code kern}. */
+    TopK(Kernels kern, int rows, int k) {
+        this.kern = kern;
         this.k = k;
         this.capacity = RESERVOIR * k;
         this.keys = new long[rows * capacity];
         this.size = new int[rows];
         this.bar = new long[rows];
         Arrays.fill(bar, NO_BAR);
-        this.limits = new float[rows];
-        this.hits = new long[Math.ceilDiv(rows, 64)];
     }
 
     /** Rows this object has reservoirs for. */
@@ -68,11 +63,11 @@ final class TopK {
      * Offers scores {@code v[vo .. vo + n)} of row {@code row}, which are the row's columns
      * {@code [col0, col0 + n)}; columns must come in increasing order across calls.
      */
-    void offer(Kernels kern, int row, float[] v, int vo, int n, int col0) {
+    void offer(int row, float[] v, int vo, int n, int col0) {
         if (zeros.length < n) {
             zeros = new float[n];
         }
-        offer(kern, row, v, vo, zeros, 0, n, col0, false);
+        offer(row, v, vo, zeros, 0, n, col0, false);
     }
 
     /**
@@ -81,7 +76,7 @@ final class TopK {
      * columns that beat the bar, the tile itself left as it is); columns must come in increasing order across
      * calls. With relu every kept score is ≥ 0, so the bar is too, and relu(x) beats it exactly when x does.
      */
-    void offer(Kernels kern, int row, float[] v, int vo, float[] a, int ao, int n, int col0, boolean relu) {
+    void offer(int row, float[] v, int vo, float[] a, int ao, int n, int col0, boolean relu) {
         int j = 0;
         for (; j < n && bar[row] == NO_BAR; j++) {
             push(row, key(score(v[vo + j] + a[ao + j], relu), col0 + j));
@@ -94,45 +89,6 @@ final class TopK {
 
     private static float score(float x, boolean relu) {
         return !relu || x > 0 ? x : 0f;
-    }
-
-    /**
-     * Offers a tile of scores laid out the other way round from {@link #offer}: tile row i holds column
-     * {@code col0 + i}'s scores ({@code tile[i·ldt + j]}) for rows {@code [row0, row0 + rows)}. For a GEMM whose
-     * output rows are the candidates (experts) and whose columns are the rows here (tokens): each tile row is
-     * compared with the rows' thresholds in vector lanes. Columns must come in increasing order across calls.
-     */
-    void offerColumns(Kernels kern, float[] tile, int ldt, int cols, int rows, int col0, int row0) {
-        int barless = 0;
-        for (int row = row0; row < row0 + rows; row++) {
-            if (bar[row] == NO_BAR) {
-                barless++;
-            }
-        }
-        for (int i = 0; i < cols; i++) {
-            int col = col0 + i;
-            int base = i * ldt;
-            if (barless > 0) {
-                for (int j = 0; j < rows; j++) {
-                    int row = row0 + j;
-                    boolean had = bar[row] != NO_BAR;
-                    if (!had || tile[base + j] > limits[row]) {
-                        push(row, key(tile[base + j], col));
-                        if (!had && bar[row] != NO_BAR) {
-                            barless--;
-                        }
-                    }
-                }
-                continue;
-            }
-            kern.greaterMask(tile, base, limits, row0, rows, hits);
-            for (int w = 0; w < Math.ceilDiv(rows, 64); w++) {
-                for (long bits = hits[w]; bits != 0; bits &= bits - 1) {
-                    int row = row0 + w * 64 + Long.numberOfTrailingZeros(bits);
-                    push(row, key(tile[base + row - row0], col));
-                }
-            }
-        }
     }
 
     /**
@@ -183,8 +139,7 @@ final class TopK {
         int base = row * capacity;
         int n = size[row];
         if (n == capacity) {
-            bar[row] = keepLargest(keys, base, n, k);
-            limits[row] = threshold(row);
+            bar[row] = kern.keepLargest(keys, base, n, k);
             n = k;
             if (key <= bar[row]) {
                 size[row] = n;
@@ -199,46 +154,7 @@ final class TopK {
                 least = Math.min(least, keys[j]);
             }
             bar[row] = least;
-            limits[row] = threshold(row);
         }
-    }
-
-    /**
-     * Reorders {@code a[from .. from + n)} so that its m largest come first, in any order, and returns the least of
-     * them: a quickselect (median-of-three Hoare partitions) on distinct keys.
-     */
-    static long keepLargest(long[] a, int from, int n, int m) {
-        int target = from + m - 1;
-        int l = from;
-        int r = from + n - 1;
-        while (l < r) {
-            int mid = (l + r) >>> 1;
-            long x = a[l], y = a[mid], z = a[r];
-            long pivot = Math.max(Math.min(x, y), Math.min(Math.max(x, y), z));
-            int i = l;
-            int j = r;
-            while (i <= j) {
-                while (a[i] > pivot) {
-                    i++;
-                }
-                while (a[j] < pivot) {
-                    j--;
-                }
-                if (i <= j) {
-                    long t = a[i];
-                    a[i++] = a[j];
-                    a[j--] = t;
-                }
-            }
-            if (target <= j) {
-                r = j;
-            } else if (target >= i) {
-                l = i;
-            } else {
-                break;
-            }
-        }
-        return a[target];
     }
 
     /** The rank key of (index, value): signed long order is rank order. */

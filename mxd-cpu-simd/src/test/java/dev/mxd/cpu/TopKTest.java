@@ -30,7 +30,7 @@ class TopKTest {
                         row[i] = (float) r.nextInt(-3, 6);
                     }
                 }
-                TopK top = new TopK(rows, k);
+                TopK top = new TopK(kern, rows, k);
                 top.clear(rows);
                 int tile = 17;
                 for (int c0 = 0; c0 < n; c0 += tile) {
@@ -38,7 +38,7 @@ class TopKTest {
                         float[] buf = new float[tile + 2];
                         int cols = Math.min(tile, n - c0);
                         System.arraycopy(scores[row], c0, buf, 2, cols);
-                        top.offer(kern, row, buf, 2, cols, c0);
+                        top.offer(row, buf, 2, cols, c0);
                     }
                 }
                 for (int row = 0; row < rows; row++) {
@@ -83,10 +83,10 @@ class TopKTest {
                         relu[i] = x > 0 ? x : 0f;
                     }
                     float[] before = v.clone();
-                    TopK top = new TopK(1, k);
+                    TopK top = new TopK(kernels, 1, k);
                     top.clear(1);
                     for (int c0 = 0; c0 < n; c0 += 19) {
-                        top.offer(kernels, 0, v, 3 + c0, bias, 5 + c0, Math.min(19, n - c0), c0, true);
+                        top.offer(0, v, 3 + c0, bias, 5 + c0, Math.min(19, n - c0), c0, true);
                     }
                     int[] idx = new int[k];
                     float[] val = new float[k];
@@ -110,49 +110,44 @@ class TopKTest {
     }
 
     /**
-     * Tiles laid out as a gate GEMM's (candidates down, rows across), offered by two participants that take
-     * alternate blocks of candidates and are merged: every row's K best, for row counts across a 64-bit mask word
-     * and candidate counts far past the reservoir, with ties and zeros (relu) among the scores.
+     * Two participants that take alternate blocks of a row's columns (as a call too small for row blocks spreads its
+     * column tiles), merged: every row's K best on both kernel sets, for candidate counts far past the reservoir, with
+     * ties and zeros (relu) among the scores.
      */
     @Test
-    void columnTilesOfTwoParticipantsGiveTheSortedTopK() {
+    void alternateColumnBlocksOfTwoParticipantsMergeToTheSortedTopK() {
         SplittableRandom r = new SplittableRandom(5);
-        for (int rows : new int[] {1, 63, 70, 130}) {
-            for (int n : new int[] {1, 9, 400}) {
-                for (int k : new int[] {1, 3, Math.max(1, n / 2), n}) {
-                    if (k > n) {
-                        continue;
-                    }
-                    float[][] scores = new float[rows][n];
-                    for (float[] row : scores) {
-                        for (int i = 0; i < n; i++) {
-                            row[i] = r.nextInt(4) == 0 ? 0f : (float) r.nextInt(0, 50);
+        for (Kernels kernels : new Kernels[] {kern, new ScalarKernels()}) {
+            for (int rows : new int[] {1, 70}) {
+                for (int n : new int[] {1, 9, 400}) {
+                    for (int k : new int[] {1, 3, Math.max(1, n / 2), n}) {
+                        if (k > n) {
+                            continue;
                         }
-                    }
-                    TopK[] part = {new TopK(rows, k), new TopK(rows, k)};
-                    int block = 11, rowTile = 48, ldt = rowTile + 3;
-                    for (int c0 = 0, b = 0; c0 < n; c0 += block, b++) {
-                        int cols = Math.min(block, n - c0);
-                        for (int r0 = 0; r0 < rows; r0 += rowTile) {
-                            int width = Math.min(rowTile, rows - r0);
-                            float[] tile = new float[cols * ldt];
-                            for (int i = 0; i < cols; i++) {
-                                for (int j = 0; j < width; j++) {
-                                    tile[i * ldt + j] = scores[r0 + j][c0 + i];
-                                }
+                        float[][] scores = new float[rows][n];
+                        for (float[] row : scores) {
+                            for (int i = 0; i < n; i++) {
+                                row[i] = r.nextInt(4) == 0 ? 0f : (float) r.nextInt(0, 50);
                             }
-                            part[b % 2].offerColumns(kern, tile, ldt, cols, width, c0, r0);
                         }
-                    }
-                    part[1].absorb(part[0], rows);
-                    for (int row = 0; row < rows; row++) {
-                        int[] idx = new int[k];
-                        float[] val = new float[k];
-                        part[1].drain(row, idx, val, 0);
-                        String where = "rows " + rows + ", n " + n + ", k " + k + ", row " + row;
-                        assertArrayEquals(sortedTopK(scores[row], k), idx, where);
-                        for (int j = 0; j < k; j++) {
-                            assertEquals(scores[row][idx[j]], val[j], where);
+                        TopK[] part = {new TopK(kernels, rows, k), new TopK(kernels, rows, k)};
+                        int block = 11;
+                        for (int c0 = 0, b = 0; c0 < n; c0 += block, b++) {
+                            for (int row = 0; row < rows; row++) {
+                                part[b % 2].offer(row, scores[row], c0, Math.min(block, n - c0), c0);
+                            }
+                        }
+                        part[1].absorb(part[0], rows);
+                        for (int row = 0; row < rows; row++) {
+                            int[] idx = new int[k];
+                            float[] val = new float[k];
+                            part[1].drain(row, idx, val, 0);
+                            String where = kernels.describe() + ", rows " + rows + ", n " + n + ", k " + k + ", row "
+                                    + row;
+                            assertArrayEquals(sortedTopK(scores[row], k), idx, where);
+                            for (int j = 0; j < k; j++) {
+                                assertEquals(scores[row][idx[j]], val[j], where);
+                            }
                         }
                     }
                 }
@@ -160,27 +155,36 @@ class TopKTest {
         }
     }
 
+    /** On both kernel sets, for ranges shorter than a vector, of whole vectors and with a tail. */
     @Test
     void keepLargestPutsTheLargestFirstAndReturnsTheLeastOfThem() {
         SplittableRandom r = new SplittableRandom(12);
-        for (int n : new int[] {1, 2, 3, 17, 96}) {
-            for (int m = 1; m <= n; m += Math.max(1, n / 5)) {
-                long[] a = new long[n + 4];
-                for (int i = 0; i < a.length; i++) {
-                    a[i] = r.nextLong() ^ i;
+        for (Kernels kernels : new Kernels[] {kern, new ScalarKernels()}) {
+            for (int n : new int[] {1, 2, 3, 17, 96, 101}) {
+                for (int m = 1; m <= n; m += Math.max(1, n / 5)) {
+                    checkKeepLargest(kernels, r, n, m);
                 }
-                long[] sorted = Arrays.copyOfRange(a, 2, 2 + n);
-                Arrays.sort(sorted);
-                long[] before = a.clone();
-                long least = TopK.keepLargest(a, 2, n, m);
-                assertEquals(sorted[n - m], least, "n " + n + ", m " + m);
-                long[] kept = Arrays.copyOfRange(a, 2, 2 + m);
-                Arrays.sort(kept);
-                assertArrayEquals(Arrays.copyOfRange(sorted, n - m, n), kept, "n " + n + ", m " + m);
-                assertEquals(before[0], a[0]);
-                assertEquals(before[n + 3], a[n + 3]);
+                checkKeepLargest(kernels, r, n, n);
             }
         }
+    }
+
+    private static void checkKeepLargest(Kernels kernels, SplittableRandom r, int n, int m) {
+        long[] a = new long[n + 4];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = r.nextLong() ^ i;
+        }
+        long[] sorted = Arrays.copyOfRange(a, 2, 2 + n);
+        Arrays.sort(sorted);
+        long[] before = a.clone();
+        long least = kernels.keepLargest(a, 2, n, m);
+        String where = kernels.describe() + ", n " + n + ", m " + m;
+        assertEquals(sorted[n - m], least, where);
+        long[] kept = Arrays.copyOfRange(a, 2, 2 + m);
+        Arrays.sort(kept);
+        assertArrayEquals(Arrays.copyOfRange(sorted, n - m, n), kept, where);
+        assertArrayEquals(Arrays.copyOfRange(before, 0, 2), Arrays.copyOfRange(a, 0, 2), where);
+        assertArrayEquals(Arrays.copyOfRange(before, n + 2, n + 4), Arrays.copyOfRange(a, n + 2, n + 4), where);
     }
 
     @Test
@@ -191,13 +195,13 @@ class TopKTest {
         for (int i = 0; i < n; i++) {
             v[i] = (float) r.nextInt(0, 40);
         }
-        TopK whole = new TopK(1, k), left = new TopK(1, k), right = new TopK(1, k);
+        TopK whole = new TopK(kern, 1, k), left = new TopK(kern, 1, k), right = new TopK(kern, 1, k);
         whole.clear(1);
         left.clear(1);
         right.clear(1);
-        whole.offer(kern, 0, v, 0, n, 0);
-        right.offer(kern, 0, v, 130, n - 130, 130);
-        left.offer(kern, 0, v, 0, 130, 0);
+        whole.offer(0, v, 0, n, 0);
+        right.offer(0, v, 130, n - 130, 130);
+        left.offer(0, v, 0, 130, 0);
         right.absorb(left, 1);
         int[] expected = new int[k], merged = new int[k];
         float[] ev = new float[k], mv = new float[k];
@@ -209,10 +213,10 @@ class TopKTest {
 
     @Test
     void nanRanksBelowEveryNumber() {
-        TopK top = new TopK(1, 3);
+        TopK top = new TopK(kern, 1, 3);
         top.clear(1);
         float[] v = {Float.NaN, 1f, Float.NaN, -5f, Float.NaN};
-        top.offer(kern, 0, v, 0, v.length, 0);
+        top.offer(0, v, 0, v.length, 0);
         int[] idx = new int[3];
         float[] val = new float[3];
         top.drain(0, idx, val, 0);
@@ -221,9 +225,9 @@ class TopKTest {
 
     @Test
     void drainingAnUnderfilledRowIsAnError() {
-        TopK top = new TopK(1, 4);
+        TopK top = new TopK(kern, 1, 4);
         top.clear(1);
-        top.offer(kern, 0, new float[] {1f, 2f}, 0, 2, 0);
+        top.offer(0, new float[] {1f, 2f}, 0, 2, 0);
         assertThrows(IllegalStateException.class, () -> top.drain(0, new int[4], new float[4], 0));
     }
 }
