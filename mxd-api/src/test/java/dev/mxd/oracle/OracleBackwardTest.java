@@ -10,6 +10,7 @@ import dev.mxd.Activation;
 import dev.mxd.Kind;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdModel;
+import dev.mxd.train.TrainingTestData;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -17,7 +18,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -64,16 +64,8 @@ class OracleBackwardTest {
         try (MxdModel m = MxdModel.random(cfg, seed)) {
             p = OracleBackward.parameters(m);
         }
-        SplittableRandom r = new SplittableRandom(seed * 31 + 7);
-        float[] x = new float[T * cfg.inputDim()];
-        float[] t = new float[T * cfg.outputDim()];
-        for (int i = 0; i < x.length; i++) {
-            x[i] = (float) r.nextGaussian();
-        }
-        for (int i = 0; i < t.length; i++) {
-            t[i] = (float) r.nextGaussian();
-        }
-        return new Case(p, x, t);
+        float[][] batch = TrainingTestData.batch(cfg, T, seed * 31 + 7);
+        return new Case(p, batch[0], batch[1]);
     }
 
     /** Recomputes the forward pass independently enough to see the kinks: pre-activations, gates, codes. */

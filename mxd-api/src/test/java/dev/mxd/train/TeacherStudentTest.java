@@ -34,7 +34,7 @@ class TeacherStudentTest {
     }
 
     private static Metrics.Summary learn(MxdConfig teacher, MxdConfig student, int steps) {
-        ActivationSource data = TrainerTest.teacherData(teacher, 4, 4096, 256);
+        ActivationSource data = TrainingTestData.teacherData(teacher, 4, 4096, 256);
         List<Metrics.Summary> evals = new ArrayList<>();
         try (MxdModel model = ReferenceInit.create(student, true, 9);
              OracleTrainingKernels k = new OracleTrainingKernels(model);

@@ -1,6 +1,6 @@
 package dev.mxd.train;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static dev.mxd.train.TrainingTestData.teacherData;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -8,99 +8,25 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.mxd.Activation;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdModel;
-import dev.mxd.oracle.OracleMxd;
 import dev.mxd.oracle.OracleTrainingKernels;
 import dev.mxd.tensor.Tensor;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+/**
+ * The trainer's own logic on the oracle's kernels: resuming with other settings refused, metrics read on another
+ * thread, a non-finite loss, bad data. What every backend's kernels must give the trainer is {@link TrainerContract}.
+ */
 class TrainerTest {
     private static final MxdConfig CFG = MxdConfig.mxd(6, 8, 12, 5, 3, Activation.GELU, false, false);
 
     @TempDir
     Path dir;
 
-    /** (x, teacher(x)) pairs of a random MxD teacher with a skip-free config of the same widths. */
-    static ActivationSource teacherData(MxdConfig teacherCfg, long seed, int train, int eval) {
-        try (MxdModel teacher = MxdModel.random(teacherCfg, seed)) {
-            OracleMxd oracle = new OracleMxd(teacher);
-            SplittableRandom r = new SplittableRandom(seed + 1);
-            float[][] xs = new float[2][], ts = new float[2][];
-            int[] sizes = {train, eval};
-            for (int s = 0; s < 2; s++) {
-                float[] x = new float[sizes[s] * teacherCfg.inputDim()];
-                for (int i = 0; i < x.length; i++) {
-                    x[i] = (float) r.nextGaussian();
-                }
-                double[] y = oracle.forward(x, sizes[s]).y();
-                float[] t = new float[y.length];
-                for (int i = 0; i < y.length; i++) {
-                    t[i] = (float) y[i];
-                }
-                xs[s] = x;
-                ts[s] = t;
-            }
-            return ActivationSource.inMemory(teacherCfg.inputDim(), teacherCfg.outputDim(), xs[0], ts[0], xs[1], ts[1]);
-        }
-    }
-
     private static TrainingOptions.Builder options(int steps) {
         return TrainingOptions.builder(16, 16L * steps).lr(3e-3).warmupSteps(3).seed(5).shuffle(4, 5);
-    }
-
-    private static byte[] bytes(MxdModel m) {
-        List<Byte> all = new ArrayList<>();
-        for (Tensor t : m.tensors().values()) {
-            for (byte b : t.data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)) {
-                all.add(b);
-            }
-        }
-        byte[] out = new byte[all.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = all.get(i);
-        }
-        return out;
-    }
-
-    @Test
-    void resumeContinuesBitIdentically() throws IOException {
-        ActivationSource data = teacherData(CFG, 1, 200, 40);
-        byte[] straight;
-        long[] straightDead;
-        try (MxdModel model = ReferenceInit.create(CFG, true, 7);
-             OracleTrainingKernels k = new OracleTrainingKernels(model);
-             Trainer trainer = new Trainer(k, data, options(20).evaluation(5, 0).deadWindow(64).build(), null)) {
-            trainer.run();
-            assertEquals(20, trainer.step());
-            straight = bytes(model);
-            straightDead = trainer.deadExperts().lastFired();
-        }
-        Path ck = dir.resolve("run/state.safetensors");
-        Files.createDirectories(ck.getParent());
-        TrainingOptions interrupted = options(20).evaluation(5, 0).deadWindow(64).checkpoints(10, ck).build();
-        try (MxdModel model = ReferenceInit.create(CFG, true, 7);
-             OracleTrainingKernels k = new OracleTrainingKernels(model);
-             Trainer trainer = new Trainer(k, data, interrupted, null)) {
-            assertEquals(10, trainer.runSteps(10));
-            assertTrue(Files.exists(ck));
-        }
-        try (MxdModel model = MxdModel.zeros(TrainingCheckpoint.config(ck));
-             OracleTrainingKernels k = new OracleTrainingKernels(model);
-             Trainer trainer = new Trainer(k, data, interrupted, null)) {
-            trainer.restore(ck);
-            assertEquals(10, trainer.step());
-            assertEquals(160, trainer.tokens());
-            trainer.run();
-            assertEquals(20, trainer.step());
-            assertArrayEquals(straight, bytes(model), "resumed weights differ from the uninterrupted run's");
-            assertArrayEquals(straightDead, trainer.deadExperts().lastFired());
-        }
     }
 
     @Test
