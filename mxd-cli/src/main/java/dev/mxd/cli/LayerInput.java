@@ -1,6 +1,5 @@
 package dev.mxd.cli;
 
-import dev.mxd.Backend;
 import java.nio.file.Path;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -17,8 +16,11 @@ final class LayerInput {
     @Mixin
     BackendOption backend;
 
-    /** The backend {@code --backend} names, else the one the defaults pick. */
-    Backend backend() {
-        return backend.select();
+    /**
+     * The model and input these options name, and {@code codesFile} unless null, checked and loaded on the backend
+     * asked for; the caller closes it.
+     */
+    LayerRun open(Path codesFile) throws Exception {
+        return LayerRun.open(this, codesFile);
     }
 }
