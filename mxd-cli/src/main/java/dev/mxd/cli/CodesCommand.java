@@ -1,7 +1,6 @@
 package dev.mxd.cli;
 
 import dev.mxd.Backend;
-import dev.mxd.Backends;
 import dev.mxd.MxdLayer;
 import dev.mxd.MxdModel;
 import dev.mxd.checkpoint.Json;
@@ -20,6 +19,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -48,15 +48,14 @@ final class CodesCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object instead of text.")
     boolean json;
 
-    @Option(names = "--backend", paramLabel = "NAME",
-            description = "cpu, opencl, reference or auto (default: -Dmxd.backend, else $MXD_BACKEND, else auto).")
-    String backend;
+    @Mixin
+    BackendOption backend;
 
     @Override
     public Integer call() throws Exception {
         try (MxdModel m = ModelFiles.load(model)) {
             int hooked = layer != null ? layer : recordedLayer(m);
-            Backend chosen = backend == null ? Backends.select() : Backends.select(backend);
+            Backend chosen = backend.select();
             List<TokenCodes.Token> tokens;
             try (TextSource source = RealText.open(chosen);
                  MiniLmTokenizer tokenizer = MiniLmTokenizer.load(source.maxTokens())) {

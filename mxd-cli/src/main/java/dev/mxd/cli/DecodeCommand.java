@@ -1,20 +1,7 @@
 package dev.mxd.cli;
 
-import dev.mxd.Backend;
-import dev.mxd.Codes;
-import dev.mxd.MxdConfig;
-import dev.mxd.MxdLayer;
-import dev.mxd.MxdModel;
-import dev.mxd.checkpoint.ModelFiles;
-import dev.mxd.checkpoint.SafetensorsFile;
-import dev.mxd.checkpoint.SafetensorsWriter;
-import dev.mxd.tensor.DType;
-import dev.mxd.tensor.Tensor;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -43,24 +30,12 @@ final class DecodeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try (MxdModel m = ModelFiles.load(run.model);
-             SafetensorsFile in = SafetensorsFile.open(run.input);
-             SafetensorsFile codeIn = SafetensorsFile.open(codesFile);
-             Arena arena = Arena.ofShared()) {
-            MxdConfig cfg = m.config();
-            Tensor x = LayerFiles.x(in, run.input, cfg, arena);
-            int tokens = (int) x.shape()[0];
-            Codes codes = LayerFiles.codes(codeIn, codesFile, tokens, arena);
-            Backend chosen = run.backend();
-            MemorySegment y = arena.allocate((long) tokens * cfg.outputDim() * Float.BYTES, 64);
-            try (MxdLayer layer = chosen.load(m)) {
-                layer.decode(x.data(), tokens, codes, y);
-            }
-            Map<String, Tensor> out = new LinkedHashMap<>();
-            out.put("y", new Tensor(DType.F32, new long[] {tokens, cfg.outputDim()}, y));
-            SafetensorsWriter.write(output, out, Map.of("model", run.model.toString(), "backend", chosen.name()));
-            spec.commandLine().getOut().printf("%s: %d tokens, codes of width %d, %s, backend %s -> %s%n", run.model, tokens,
-                    codes.width(), cfg.kind(), chosen.name(), output);
+        try (LayerRun r = run.open(codesFile)) {
+            MemorySegment y = r.newY();
+            r.layer.decode(r.x.data(), r.tokens, r.codes, y);
+            r.write(output, y, null);
+            spec.commandLine().getOut().printf("%s: %d tokens, codes of width %d, %s, backend %s -> %s%n", run.model,
+                    r.tokens, r.codes.width(), r.cfg.kind(), r.backend.name(), output);
         }
         return 0;
     }

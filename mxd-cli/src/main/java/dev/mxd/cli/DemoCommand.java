@@ -152,9 +152,8 @@ final class DemoCommand implements Callable<Integer> {
     @Mixin
     OptimiserOptions optimiser;
 
-    @Option(names = "--backend", paramLabel = "NAME",
-            description = "cpu, opencl, reference or auto (default: -Dmxd.backend, else $MXD_BACKEND, else auto).")
-    String backend;
+    @Mixin
+    BackendOption backend;
 
     /**
      * The figures of one kind at one K: means over {@code seeds} seeds, {@code fvuSd} the sample standard
@@ -231,7 +230,7 @@ final class DemoCommand implements Callable<Integer> {
         Path acts = out.resolve("activations");
         Harvester.Settings settings = new Harvester.Settings(layer, harvestTokens, optimiser.seed, EVAL_FRACTION,
                 Harvester.Settings.DEFAULT_SHARD_TOKENS, specialTokens);
-        String backendName = TrainCommand.backendName(backend);
+        String backendName = backend.requested();
         Backend evalBackend = Backends.select(backendName);
         List<Row> rows = new ArrayList<>();
         double harvestSeconds;

@@ -1,19 +1,7 @@
 package dev.mxd.cli;
 
-import dev.mxd.Backend;
 import dev.mxd.Codes;
-import dev.mxd.MxdConfig;
-import dev.mxd.MxdLayer;
-import dev.mxd.MxdModel;
-import dev.mxd.checkpoint.ModelFiles;
-import dev.mxd.checkpoint.SafetensorsFile;
-import dev.mxd.checkpoint.SafetensorsWriter;
-import dev.mxd.tensor.DType;
-import dev.mxd.tensor.Tensor;
-import java.lang.foreign.Arena;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -38,23 +26,12 @@ final class EncodeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try (MxdModel m = ModelFiles.load(run.model);
-             SafetensorsFile in = SafetensorsFile.open(run.input);
-             Arena arena = Arena.ofShared()) {
-            MxdConfig cfg = m.config();
-            Tensor x = LayerFiles.x(in, run.input, cfg, arena);
-            int tokens = (int) x.shape()[0];
-            Backend chosen = run.backend();
-            Codes codes = Codes.allocate(arena, tokens, cfg.k());
-            try (MxdLayer layer = chosen.load(m)) {
-                layer.encode(x.data(), tokens, codes);
-            }
-            Map<String, Tensor> out = new LinkedHashMap<>();
-            out.put("codes.index", new Tensor(DType.I32, new long[] {tokens, cfg.k()}, codes.indexSegment()));
-            out.put("codes.value", new Tensor(DType.F32, new long[] {tokens, cfg.k()}, codes.valueSegment()));
-            SafetensorsWriter.write(output, out, Map.of("model", run.model.toString(), "backend", chosen.name()));
-            spec.commandLine().getOut().printf("%s: %d tokens, %s K=%d, backend %s -> %s%n", run.model, tokens, cfg.kind(),
-                    cfg.k(), chosen.name(), output);
+        try (LayerRun r = run.open(null)) {
+            Codes codes = r.newCodes();
+            r.layer.encode(r.x.data(), r.tokens, codes);
+            r.write(output, null, codes);
+            spec.commandLine().getOut().printf("%s: %d tokens, %s K=%d, backend %s -> %s%n", run.model, r.tokens,
+                    r.cfg.kind(), r.cfg.k(), r.backend.name(), output);
         }
         return 0;
     }

@@ -1,7 +1,6 @@
 package dev.mxd.cli;
 
 import dev.mxd.Backend;
-import dev.mxd.Backends;
 import dev.mxd.MxdModel;
 import dev.mxd.checkpoint.ModelFiles;
 import dev.mxd.text.RealText;
@@ -15,6 +14,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -79,9 +79,8 @@ final class EvalCommand implements Callable<Integer> {
                     + " MLP's output) or all positions (default: ${DEFAULT-VALUE}).")
     String splicePositions;
 
-    @Option(names = "--backend", paramLabel = "NAME",
-            description = "cpu, opencl, reference or auto (default: -Dmxd.backend, else $MXD_BACKEND, else auto).")
-    String backend;
+    @Mixin
+    BackendOption backend;
 
     @Override
     public Integer call() throws Exception {
@@ -92,7 +91,7 @@ final class EvalCommand implements Callable<Integer> {
              ActivationDirectory dir = ActivationDirectory.open(data);
              Evaluation.Splice splice = Evaluation.splice(data, texts, cosineDocs,
                      EmbeddingCosine.Positions.of(splicePositions))) {
-            Backend chosen = backend == null ? Backends.select() : Backends.select(backend);
+            Backend chosen = backend.select();
             Evaluation.Result r = Evaluation.run(m, dir, tokens, batch, chosen, splice);
             PrintWriter out = spec.commandLine().getOut();
             if (json) {

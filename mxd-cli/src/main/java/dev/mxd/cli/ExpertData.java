@@ -1,7 +1,6 @@
 package dev.mxd.cli;
 
 import dev.mxd.Backend;
-import dev.mxd.Backends;
 import dev.mxd.Kind;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdLayer;
@@ -47,9 +46,9 @@ final class ExpertData implements AutoCloseable {
 
     /**
      * @param splitName {@code eval} or {@code train}
-     * @param backend   a backend name, or null for {@code -Dmxd.backend}
+     * @param backend   the backend asked for, selected once the files are checked
      */
-    static ExpertData open(Path modelPath, Path data, String splitName, String backend) throws Exception {
+    static ExpertData open(Path modelPath, Path data, String splitName, BackendOption backend) throws Exception {
         if (!splitName.equals("eval") && !splitName.equals("train")) {
             throw new IllegalArgumentException("--split must be eval or train, got '" + splitName + "'");
         }
@@ -67,7 +66,7 @@ final class ExpertData implements AutoCloseable {
             if (split.tokens() == 0) {
                 throw new IllegalArgumentException(data.resolve(splitName) + " holds no tokens");
             }
-            Backend chosen = backend == null ? Backends.select() : Backends.select(backend);
+            Backend chosen = backend.select();
             return new ExpertData(model, dir, split, splitName, chosen, chosen.load(model));
         } catch (Exception | Error e) {
             if (dir != null) {

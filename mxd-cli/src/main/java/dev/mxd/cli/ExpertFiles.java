@@ -8,6 +8,7 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Objects;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -48,9 +49,8 @@ final class ExpertFiles {
                 description = "Tokens per encode call (default: ${DEFAULT-VALUE}).")
         int batch;
 
-        @Option(names = "--backend", paramLabel = "NAME",
-                description = "cpu, opencl, reference or auto (default: -Dmxd.backend, else $MXD_BACKEND, else auto).")
-        String backend;
+        @Mixin
+        BackendOption backend;
     }
 
     /**

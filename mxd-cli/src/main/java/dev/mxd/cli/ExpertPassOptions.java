@@ -1,6 +1,7 @@
 package dev.mxd.cli;
 
 import java.nio.file.Path;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** The options of the commands that read a model's experts in one pass over a split (stats, top). */
@@ -19,9 +20,8 @@ final class ExpertPassOptions {
     @Option(names = "--batch", paramLabel = "TOKENS", defaultValue = "4096", description = "Tokens per encode call (default: ${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--backend", paramLabel = "NAME",
-            description = "cpu, opencl, reference or auto (default: -Dmxd.backend, else $MXD_BACKEND, else auto).")
-    String backend;
+    @Mixin
+    BackendOption backend;
 
     /** The model, the split and the backend these options name; the caller closes it. */
     ExpertData open() throws Exception {

@@ -1,20 +1,9 @@
 package dev.mxd.cli;
 
-import dev.mxd.Backend;
 import dev.mxd.Codes;
 import dev.mxd.MxdConfig;
-import dev.mxd.MxdLayer;
-import dev.mxd.MxdModel;
-import dev.mxd.checkpoint.ModelFiles;
-import dev.mxd.checkpoint.SafetensorsFile;
-import dev.mxd.checkpoint.SafetensorsWriter;
-import dev.mxd.tensor.DType;
-import dev.mxd.tensor.Tensor;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -39,36 +28,17 @@ final class ForwardCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try (MxdModel m = ModelFiles.load(run.model);
-             SafetensorsFile in = SafetensorsFile.open(run.input);
-             // Shared, not confined: the cpu backend's worker threads use these segments as they are, where a
-             // confined one would be copied through the heap on the way in and out.
-             Arena arena = Arena.ofShared()) {
-            MxdConfig cfg = m.config();
-            Tensor x32 = LayerFiles.x(in, run.input, cfg, arena);
-            int tokens = (int) x32.shape()[0];
-            Backend chosen = run.backend();
-            MemorySegment y = arena.allocate((long) tokens * cfg.outputDim() * Float.BYTES, 64);
-            Codes codes = Codes.allocate(arena, tokens, cfg.k());
-            long started;
-            long elapsed;
-            try (MxdLayer layer = chosen.load(m)) {
-                started = System.nanoTime();
-                layer.forward(x32.data(), tokens, y, codes);
-                elapsed = System.nanoTime() - started;
-            }
-            Map<String, Tensor> out = new LinkedHashMap<>();
-            out.put("y", new Tensor(DType.F32, new long[] {tokens, cfg.outputDim()}, y));
-            out.put("codes.index", new Tensor(DType.I32, new long[] {tokens, cfg.k()}, codes.indexSegment()));
-            out.put("codes.value", new Tensor(DType.F32, new long[] {tokens, cfg.k()}, codes.valueSegment()));
-            Map<String, String> meta = new LinkedHashMap<>();
-            meta.put("model", run.model.toString());
-            meta.put("backend", chosen.name());
-            SafetensorsWriter.write(output, out, meta);
-            double seconds = elapsed / 1e9;
+        try (LayerRun r = run.open(null)) {
+            MemorySegment y = r.newY();
+            Codes codes = r.newCodes();
+            long started = System.nanoTime();
+            r.layer.forward(r.x.data(), r.tokens, y, codes);
+            double seconds = (System.nanoTime() - started) / 1e9;
+            r.write(output, y, codes);
+            MxdConfig cfg = r.cfg;
             spec.commandLine().getOut().printf("%s: %d tokens, %s (I=%d, O=%d, K=%d), backend %s (%s): %.3f s, %,.0f tokens/s -> %s%n",
-                    run.model, tokens, cfg.kind(), cfg.inputDim(), cfg.outputDim(), cfg.k(), chosen.name(),
-                    chosen.availability().detail(), seconds, tokens / seconds, output);
+                    run.model, r.tokens, cfg.kind(), cfg.inputDim(), cfg.outputDim(), cfg.k(), r.backend.name(),
+                    r.backend.availability().detail(), seconds, r.tokens / seconds, output);
         }
         return 0;
     }

@@ -1,8 +1,7 @@
 package dev.mxd.cli;
 
-import dev.mxd.Backend;
-import dev.mxd.Backends;
 import java.nio.file.Path;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** The options of the commands that run a model over a file of inputs (forward, encode, decode). */
@@ -14,12 +13,14 @@ final class LayerInput {
     @Option(names = "--input", required = true, paramLabel = "X.safetensors", description = "Input file holding x [T, I].")
     Path input;
 
-    @Option(names = "--backend", paramLabel = "NAME",
-            description = "cpu, opencl, reference or auto (default: -Dmxd.backend, else $MXD_BACKEND, else auto).")
-    String backend;
+    @Mixin
+    BackendOption backend;
 
-    /** The backend {@code --backend} names, else the one {@link Backends#select()} picks. */
-    Backend backend() {
-        return backend == null ? Backends.select() : Backends.select(backend);
+    /**
+     * The model and input these options name, and {@code codesFile} unless null, checked and loaded on the backend
+     * asked for; the caller closes it.
+     */
+    LayerRun open(Path codesFile) throws Exception {
+        return LayerRun.open(this, codesFile);
     }
 }

@@ -1,7 +1,6 @@
 package dev.mxd.cli;
 
 import dev.mxd.Backend;
-import dev.mxd.Backends;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdLayer;
 import dev.mxd.MxdModel;
@@ -27,6 +26,7 @@ import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -82,14 +82,13 @@ final class ProbeCommand implements Callable<Integer> {
             description = "Probe a language only with at least N documents on each side (default: ${DEFAULT-VALUE}).")
     int minDocs;
 
-    @Option(names = "--backend", paramLabel = "NAME",
-            description = "cpu, opencl, reference or auto (default: -Dmxd.backend, else $MXD_BACKEND, else auto).")
-    String backend;
+    @Mixin
+    BackendOption backend;
 
     @Override
     public Integer call() throws Exception {
         SparseProbing.Settings settings = new SparseProbing.Settings(seed, testFraction, minDocs, new int[] {1, 2, 5});
-        Backend chosen = backend == null ? Backends.select() : Backends.select(backend);
+        Backend chosen = backend.select();
         PrintWriter err = spec.commandLine().getErr();
         Report report = run(err, texts, labelers, data, models, settings, chosen);
         PrintWriter out = spec.commandLine().getOut();

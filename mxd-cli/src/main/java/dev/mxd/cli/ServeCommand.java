@@ -1,7 +1,6 @@
 package dev.mxd.cli;
 
 import dev.mxd.Backend;
-import dev.mxd.Backends;
 import dev.mxd.explore.Atlas;
 import dev.mxd.explore.ExplorerServer;
 import dev.mxd.explore.LiveSession;
@@ -66,7 +65,7 @@ final class ServeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--port must be in 0..65535, got " + port);
         }
         InetAddress address = InetAddress.getByName(bind);
-        Backend chosen = files.backend == null ? Backends.select() : Backends.select(files.backend);
+        Backend chosen = files.backend.select();
         PrintWriter out = spec.commandLine().getOut();
         Path temporary = null;
         Path root = site;

@@ -1,7 +1,6 @@
 package dev.mxd.cli;
 
 import dev.mxd.Backend;
-import dev.mxd.Backends;
 import dev.mxd.Kind;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdLayer;
@@ -30,6 +29,7 @@ import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -103,9 +103,8 @@ final class SteerCommand implements Callable<Integer> {
             description = "The experiment's languages (default: every probed language but English).")
     List<String> languages;
 
-    @Option(names = "--backend", paramLabel = "NAME",
-            description = "cpu, opencl, reference or auto (default: -Dmxd.backend, else $MXD_BACKEND, else auto).")
-    String backend;
+    @Mixin
+    BackendOption backend;
 
     @Override
     public Integer call() throws Exception {
@@ -121,7 +120,7 @@ final class SteerCommand implements Callable<Integer> {
                 data = recorded.data();
             }
         }
-        Backend chosen = backend == null ? Backends.select() : Backends.select(backend);
+        Backend chosen = backend.select();
         PrintWriter o = spec.commandLine().getOut();
         if (probes != null) {
             if (out == null || text != null) {

@@ -1,7 +1,6 @@
 package dev.mxd.cli;
 
 import dev.mxd.Activation;
-import dev.mxd.Backends;
 import dev.mxd.train.ActivationDirectory;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -104,13 +103,8 @@ final class TrainCommand implements Callable<Integer> {
             long total = tokens != null ? tokens : dir.train().tokens();
             LayerTraining.train(spec.commandLine().getOut(), dir, shape.config(dir.inputDim(), dir.outputDim()),
                     optimiser.builder(optimiser.batch(DEFAULT_BATCH), total, DEFAULT_LR).evaluation(evalEvery, evalTokens),
-                    backendName(backend), out, slicing, true);
+                    BackendOption.requested(backend), out, slicing, true);
         }
         return 0;
-    }
-
-    /** The backend named by an option, else by {@code -Dmxd.backend}, else by {@code $MXD_BACKEND}, else auto. */
-    static String backendName(String option) {
-        return option != null ? option : Backends.requestedName(System::getProperty, System::getenv);
     }
 }

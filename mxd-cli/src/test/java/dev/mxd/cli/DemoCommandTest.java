@@ -39,18 +39,10 @@ class DemoCommandTest {
 
     /** The stand-in model under a name. */
     private static TextSources fake(String name) {
-        return new TextSources() {
-            @Override
-            public String model() {
-                return name;
-            }
-
-            @Override
-            public TextSource open() {
-                TextSource s = FakeText.source(DOCS, MAX);
-                return new TextSource(name, s.encoder(), s.tokenizer(), s.maxTokens(), s.corpus(), null);
-            }
-        };
+        return TextSources.of(name, () -> {
+            TextSource s = FakeText.source(DOCS, MAX);
+            return new TextSource(name, s.encoder(), s.tokenizer(), s.maxTokens(), s.corpus(), null);
+        });
     }
 
     private static String run(Callable<Integer> command, String... args) {

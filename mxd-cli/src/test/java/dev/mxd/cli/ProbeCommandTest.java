@@ -60,31 +60,9 @@ class ProbeCommandTest {
     }
 
     static TextSources sources() {
-        List<String> lines = lines();
-        Corpus corpus = new Corpus() {
-            @Override
-            public String name() {
-                return "three-language test lines";
-            }
-
-            @Override
-            public void forEach(Visitor visitor) throws IOException {
-                for (int i = 0; i < lines.size() && visitor.visit(i, lines.get(i)); i++) {
-                    // visits in order
-                }
-            }
-        };
-        return new TextSources() {
-            @Override
-            public String model() {
-                return MODEL;
-            }
-
-            @Override
-            public TextSource open() {
-                return new TextSource(MODEL, new FakeText.Encoder(7), FakeText.tokenizer(MAX), MAX, corpus, null);
-            }
-        };
+        Corpus corpus = Corpus.of("three-language test lines", lines());
+        return TextSources.of(MODEL,
+                () -> new TextSource(MODEL, new FakeText.Encoder(7), FakeText.tokenizer(MAX), MAX, corpus, null));
     }
 
     /** Harvests layer 1 of the stand-in on the test lines and saves a random MxD and TC of its width. */

@@ -2,6 +2,7 @@ package dev.mxd.explore;
 
 import java.util.List;
 import java.util.Objects;
+import java.util.function.IntFunction;
 
 /**
  * What the explorer shows of a model's experts (for a TC or STC: its hidden units): per expert its firing
@@ -49,6 +50,20 @@ public interface Atlas {
                         + all.get(i).histogram().length + " bins; expected id " + i + " and " + (edges.length - 1));
             }
         }
+        return of(model, all.size(), tokens, edges, all::get);
+    }
+
+    /**
+     * An atlas whose experts are made when asked for, each time: {@code expert} need not keep them.
+     *
+     * @param experts  N
+     * @param binEdges as {@link #binEdges()} returns them (copied)
+     * @param expert   makes expert n; called only for n in [0, N)
+     */
+    static Atlas of(String model, int experts, long tokens, double[] binEdges, IntFunction<Expert> expert) {
+        Objects.requireNonNull(model, "model");
+        Objects.requireNonNull(expert, "expert");
+        double[] edges = binEdges.clone();
         return new Atlas() {
             @Override
             public String model() {
@@ -57,7 +72,7 @@ public interface Atlas {
 
             @Override
             public int experts() {
-                return all.size();
+                return experts;
             }
 
             @Override
@@ -72,8 +87,8 @@ public interface Atlas {
 
             @Override
             public Expert expert(int n) {
-                Objects.checkIndex(n, all.size());
-                return all.get(n);
+                Objects.checkIndex(n, experts);
+                return expert.apply(n);
             }
         };
     }

@@ -38,39 +38,15 @@ public final class ExpertAtlas {
         double[] edges = Arrays.copyOf(lower, lower.length + 1);
         // The last bin is open above; its nominal upper edge keeps the quarter-decade spacing.
         edges[lower.length] = lower[lower.length - 1] * Math.pow(10, 1.0 / ExpertStatistics.BINS_PER_DECADE);
-        return new Atlas() {
-            @Override
-            public String model() {
-                return model;
-            }
-
-            @Override
-            public int experts() {
-                return n;
-            }
-
-            @Override
-            public long tokens() {
-                return stats.tokens();
-            }
-
-            @Override
-            public double[] binEdges() {
-                return edges.clone();
-            }
-
-            @Override
-            public Expert expert(int e) {
-                Objects.checkIndex(e, n);
-                TopContexts.Expert t = experts.get(e);
-                // The statistics give an expert that never fired no mean or maximum (NaN); the atlas says 0.
-                long count = stats.count(e);
-                return new Expert(e, count, count == 0 ? 0 : stats.mean(e), count == 0 ? 0 : stats.max(e),
-                        stats.histogram(e),
-                        t.examples().stream().map(ExpertAtlas::example).toList(),
-                        t.samples().stream().map(ExpertAtlas::example).toList());
-            }
-        };
+        return Atlas.of(model, n, stats.tokens(), edges, e -> {
+            TopContexts.Expert t = experts.get(e);
+            // The statistics give an expert that never fired no mean or maximum (NaN); the atlas says 0.
+            long count = stats.count(e);
+            return new Atlas.Expert(e, count, count == 0 ? 0 : stats.mean(e), count == 0 ? 0 : stats.max(e),
+                    stats.histogram(e),
+                    t.examples().stream().map(ExpertAtlas::example).toList(),
+                    t.samples().stream().map(ExpertAtlas::example).toList());
+        });
     }
 
     /** An example with its context joined: the firing token's span is where {@code before} ends. */

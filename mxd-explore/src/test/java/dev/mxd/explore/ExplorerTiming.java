@@ -35,7 +35,7 @@ public final class ExplorerTiming {
         int n = args.length > 1 ? Integer.parseInt(args[1]) : 21_490;
         Files.createDirectories(out);
         Path site = out.resolve("site");
-        SiteWriter.Summary s = SiteWriter.write(new SyntheticAtlas(n, 20, 20_149), Map.of(7, "de", 11, "fr"), site);
+        SiteWriter.Summary s = SiteWriter.write(SyntheticAtlas.of(n, 20, 20_149), Map.of(7, "de", 11, "fr"), site);
         System.out.printf(Locale.ROOT, "site: %,d experts written in %.1f s (%s)%n", s.experts(), s.seconds(), site);
         WebDriver driver = Browser.start(out.resolve("profile"));
         try {

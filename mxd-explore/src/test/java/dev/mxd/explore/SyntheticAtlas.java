@@ -9,16 +9,14 @@ import java.util.SplittableRandom;
  * count, 34 log-spaced bins (4 a decade from 1e-4, as {@code ./mxd stats} writes), M top contexts of about 20 words
  * each and 5 quantile samples. Each expert is made when asked for, so the atlas holds no more than one.
  */
-final class SyntheticAtlas implements Atlas {
+final class SyntheticAtlas {
     private static final String[] WORDS = ("the parliament council vote report motion agenda member state debate"
             + " proposal union commission budget amendment directive regulation president committee question").split(" ");
-    private final int experts;
     private final int m;
     private final long tokens;
     private final double[] edges;
 
-    SyntheticAtlas(int experts, int m, long tokens) {
-        this.experts = experts;
+    private SyntheticAtlas(int m, long tokens) {
         this.m = m;
         this.tokens = tokens;
         this.edges = new double[35];
@@ -27,28 +25,13 @@ final class SyntheticAtlas implements Atlas {
         }
     }
 
-    @Override
-    public String model() {
-        return "synthetic atlas of " + experts + " experts";
+    /** The atlas of {@code experts} experts with {@code m} top contexts each, counted over {@code tokens} tokens. */
+    static Atlas of(int experts, int m, long tokens) {
+        SyntheticAtlas s = new SyntheticAtlas(m, tokens);
+        return Atlas.of("synthetic atlas of " + experts + " experts", experts, tokens, s.edges, s::expert);
     }
 
-    @Override
-    public int experts() {
-        return experts;
-    }
-
-    @Override
-    public long tokens() {
-        return tokens;
-    }
-
-    @Override
-    public double[] binEdges() {
-        return edges.clone();
-    }
-
-    @Override
-    public Expert expert(int n) {
+    private Atlas.Expert expert(int n) {
         SplittableRandom r = new SplittableRandom(n * 7919L + 1);
         long count = n % 5 == 0 ? 0 : r.nextLong(tokens / 20);
         long[] hist = new long[edges.length - 1];
@@ -59,8 +42,8 @@ final class SyntheticAtlas implements Atlas {
             max = Math.max(max, edges[b + 1]);
             sum += edges[b];
         }
-        List<Example> top = new ArrayList<>();
-        List<Example> samples = new ArrayList<>();
+        List<Atlas.Example> top = new ArrayList<>();
+        List<Atlas.Example> samples = new ArrayList<>();
         if (count > 0) {
             for (int i = 0; i < m; i++) {
                 top.add(example(r, max * (1 - 0.02 * i), ""));
@@ -69,10 +52,10 @@ final class SyntheticAtlas implements Atlas {
                 samples.add(example(r, max * q * 0.5, "quantile " + q));
             }
         }
-        return new Expert(n, count, count == 0 ? 0 : sum / Math.min(count, 2000), max, hist, top, samples);
+        return new Atlas.Expert(n, count, count == 0 ? 0 : sum / Math.min(count, 2000), max, hist, top, samples);
     }
 
-    private static Example example(SplittableRandom r, double value, String note) {
+    private static Atlas.Example example(SplittableRandom r, double value, String note) {
         StringBuilder b = new StringBuilder();
         for (int w = 0; w < 10; w++) {
             b.append(WORDS[r.nextInt(WORDS.length)]).append(' ');
@@ -83,7 +66,7 @@ final class SyntheticAtlas implements Atlas {
         for (int w = 0; w < 10; w++) {
             b.append(' ').append(WORDS[r.nextInt(WORDS.length)]);
         }
-        return new Example(r.nextInt(100_000), 1 + r.nextInt(127), value, b.toString(), start, start + token.length(),
+        return new Atlas.Example(r.nextInt(100_000), 1 + r.nextInt(127), value, b.toString(), start, start + token.length(),
                 note);
     }
 }

@@ -25,17 +25,7 @@ public final class RealText {
     public static final String MODEL = "all-MiniLM-L6-v2";
 
     /** The real sources with the model on the backend {@code -Dmxd.backend} names ({@link Backends#select()}). */
-    public static final TextSources SOURCES = new TextSources() {
-        @Override
-        public String model() {
-            return MODEL;
-        }
-
-        @Override
-        public TextSource open() {
-            return RealText.open(Backends.select());
-        }
-    };
+    public static final TextSources SOURCES = TextSources.of(MODEL, () -> open(Backends.select()));
 
     /**
      * The real model, tokenizer and corpus with the model on {@code backend}'s dense operations. The source owns

@@ -25,12 +25,8 @@ public final class TopActivations implements ExpertPass.Sink {
             ? Float.compare(b.value(), a.value()) : Long.compare(a.row(), b.row());
 
     private final int experts, m, s;
-    private final float[] topValue;
-    private final long[] topRow;
-    private final int[] topSize;
-    private final long[] sampleKey, sampleRow;
-    private final float[] sampleValue;
-    private final int[] sampleSize;
+    private final TopHeaps top;
+    private final SampleHeaps sample;
 
     /**
      * @param experts N (H for a TC or STC)
@@ -44,13 +40,8 @@ public final class TopActivations implements ExpertPass.Sink {
         this.experts = experts;
         this.m = m;
         this.s = s;
-        topValue = new float[Math.multiplyExact(experts, m)];
-        topRow = new long[topValue.length];
-        topSize = new int[experts];
-        sampleKey = new long[Math.multiplyExact(experts, s)];
-        sampleRow = new long[sampleKey.length];
-        sampleValue = new float[sampleKey.length];
-        sampleSize = new int[experts];
+        top = new TopHeaps(experts, m);
+        sample = new SampleHeaps(experts, s);
     }
 
     /** The sample key of firing (expert, row): a fixed 64-bit mix, so the sample is reproducible. */
@@ -76,133 +67,156 @@ public final class TopActivations implements ExpertPass.Sink {
 
     /** Adds one firing of expert {@code n}. */
     public void add(int n, long row, float v) {
-        offerTop(n, row, v);
+        top.offer(n, row, v, 0);
         if (s > 0) {
-            offerSample(n, row, v, key(n, row));
+            sample.offer(n, row, v, key(n, row));
         }
     }
 
-    // top: a min-heap per expert whose root is the worst kept hit (lowest value, then highest row)
-    private boolean worse(int a, int b) {
-        return topValue[a] != topValue[b] ? topValue[a] < topValue[b] : topRow[a] > topRow[b];
-    }
+    /**
+     * A binary heap per expert of hits (a row and its value) in parallel arrays, expert n's from slot n·capacity;
+     * its root is the kept hit a better one replaces first. One instance serves every expert, so that a firing
+     * allocates nothing.
+     */
+    private abstract static class Heaps {
+        final int capacity;
+        final int[] size;
+        final long[] row;
+        final float[] value;
 
-    private void offerTop(int n, long row, float v) {
-        int base = n * m;
-        int size = topSize[n];
-        if (size < m) {
-            topValue[base + size] = v;
-            topRow[base + size] = row;
-            topSize[n] = size + 1;
-            int i = size;
+        Heaps(int experts, int capacity) {
+            this.capacity = capacity;
+            size = new int[experts];
+            row = new long[Math.multiplyExact(experts, capacity)];
+            value = new float[row.length];
+        }
+
+        /** Whether slot {@code a} belongs nearer the root than slot {@code b}. */
+        abstract boolean above(int a, int b);
+
+        /** Whether a hit with this row, value and sample key is to replace the root at {@code base}. */
+        abstract boolean replacesRoot(int base, long row, float v, long key);
+
+        /** Puts a hit in a slot; a subclass that keeps more per hit puts that too. */
+        void set(int slot, long row, float v, long key) {
+            this.row[slot] = row;
+            value[slot] = v;
+        }
+
+        /** Swaps two slots; a subclass that keeps more per hit swaps that too. */
+        void swap(int a, int b) {
+            long r = row[a];
+            row[a] = row[b];
+            row[b] = r;
+            float v = value[a];
+            value[a] = value[b];
+            value[b] = v;
+        }
+
+        /** Keeps a firing of expert {@code n} while its heap has room, else when it replaces the root. */
+        final void offer(int n, long row, float v, long key) {
+            int base = n * capacity;
+            int filled = size[n];
+            if (filled < capacity) {
+                set(base + filled, row, v, key);
+                size[n] = filled + 1;
+                siftUp(base, filled);
+            } else if (replacesRoot(base, row, v, key)) {
+                set(base, row, v, key);
+                siftDown(base);
+            }
+        }
+
+        /** Restores the heap at {@code base} after its slot {@code i}, the last, was filled. */
+        private void siftUp(int base, int i) {
             while (i > 0) {
                 int parent = (i - 1) / 2;
-                if (!worse(base + i, base + parent)) {
-                    break;
+                if (!above(base + i, base + parent)) {
+                    return;
                 }
-                swapTop(base + i, base + parent);
+                swap(base + i, base + parent);
                 i = parent;
             }
-            return;
         }
-        boolean better = v != topValue[base] ? v > topValue[base] : row < topRow[base];
-        if (!better) {
-            return;
-        }
-        topValue[base] = v;
-        topRow[base] = row;
-        siftDownTop(base);
-    }
 
-    private void swapTop(int a, int b) {
-        float v = topValue[a];
-        topValue[a] = topValue[b];
-        topValue[b] = v;
-        long r = topRow[a];
-        topRow[a] = topRow[b];
-        topRow[b] = r;
-    }
-
-    // sample: a max-heap per expert on (key, row) whose root is the largest kept key
-    private boolean larger(int a, int b) {
-        return sampleKey[a] != sampleKey[b] ? sampleKey[a] > sampleKey[b] : sampleRow[a] > sampleRow[b];
-    }
-
-    private void offerSample(int n, long row, float v, long key) {
-        int base = n * s;
-        int size = sampleSize[n];
-        if (size < s) {
-            sampleKey[base + size] = key;
-            sampleRow[base + size] = row;
-            sampleValue[base + size] = v;
-            sampleSize[n] = size + 1;
-            int i = size;
-            while (i > 0) {
-                int parent = (i - 1) / 2;
-                if (!larger(base + i, base + parent)) {
-                    break;
+        /** Restores the full heap at {@code base} after its root was replaced. */
+        private void siftDown(int base) {
+            int i = 0;
+            while (true) {
+                int l = 2 * i + 1, r = l + 1, first = i;
+                if (l < capacity && above(base + l, base + first)) {
+                    first = l;
                 }
-                swapSample(base + i, base + parent);
-                i = parent;
+                if (r < capacity && above(base + r, base + first)) {
+                    first = r;
+                }
+                if (first == i) {
+                    return;
+                }
+                swap(base + i, base + first);
+                i = first;
             }
-            return;
         }
-        boolean smaller = key != sampleKey[base] ? key < sampleKey[base] : row < sampleRow[base];
-        if (!smaller) {
-            return;
-        }
-        sampleKey[base] = key;
-        sampleRow[base] = row;
-        sampleValue[base] = v;
-        siftDownSample(base);
-    }
 
-    private void swapSample(int a, int b) {
-        long k = sampleKey[a];
-        sampleKey[a] = sampleKey[b];
-        sampleKey[b] = k;
-        long r = sampleRow[a];
-        sampleRow[a] = sampleRow[b];
-        sampleRow[b] = r;
-        float v = sampleValue[a];
-        sampleValue[a] = sampleValue[b];
-        sampleValue[b] = v;
-    }
-
-    // two copies of one sift-down: a shared one over functional objects would allocate them per firing
-    private void siftDownTop(int base) {
-        int i = 0;
-        while (true) {
-            int l = 2 * i + 1, r = l + 1, first = i;
-            if (l < m && worse(base + l, base + first)) {
-                first = l;
+        /** Expert {@code n}'s hits by {@link #BY_VALUE}. */
+        final List<Hit> hits(int n) {
+            List<Hit> out = new ArrayList<>(size[n]);
+            for (int i = 0; i < size[n]; i++) {
+                out.add(new Hit(row[n * capacity + i], value[n * capacity + i]));
             }
-            if (r < m && worse(base + r, base + first)) {
-                first = r;
-            }
-            if (first == i) {
-                return;
-            }
-            swapTop(base + i, base + first);
-            i = first;
+            out.sort(BY_VALUE);
+            return out;
         }
     }
 
-    private void siftDownSample(int base) {
-        int i = 0;
-        while (true) {
-            int l = 2 * i + 1, r = l + 1, first = i;
-            if (l < s && larger(base + l, base + first)) {
-                first = l;
-            }
-            if (r < s && larger(base + r, base + first)) {
-                first = r;
-            }
-            if (first == i) {
-                return;
-            }
-            swapSample(base + i, base + first);
-            i = first;
+    /** The top hits (no key): the root is the worst kept (lowest value, then highest row). */
+    private static final class TopHeaps extends Heaps {
+        TopHeaps(int experts, int m) {
+            super(experts, m);
+        }
+
+        @Override
+        boolean above(int a, int b) {
+            return value[a] != value[b] ? value[a] < value[b] : row[a] > row[b];
+        }
+
+        @Override
+        boolean replacesRoot(int base, long row, float v, long key) {
+            return v != value[base] ? v > value[base] : row < this.row[base];
+        }
+    }
+
+    /** The sample, with each hit's key: the root is the largest kept key (then highest row), the first to go. */
+    private static final class SampleHeaps extends Heaps {
+        final long[] key;
+
+        SampleHeaps(int experts, int s) {
+            super(experts, s);
+            key = new long[row.length];
+        }
+
+        @Override
+        boolean above(int a, int b) {
+            return key[a] != key[b] ? key[a] > key[b] : row[a] > row[b];
+        }
+
+        @Override
+        boolean replacesRoot(int base, long row, float v, long key) {
+            return key != this.key[base] ? key < this.key[base] : row < this.row[base];
+        }
+
+        @Override
+        void set(int slot, long row, float v, long key) {
+            super.set(slot, row, v, key);
+            this.key[slot] = key;
+        }
+
+        @Override
+        void swap(int a, int b) {
+            super.swap(a, b);
+            long k = key[a];
+            key[a] = key[b];
+            key[b] = k;
         }
     }
 
@@ -218,21 +232,11 @@ public final class TopActivations implements ExpertPass.Sink {
 
     /** Expert {@code n}'s highest firings, at most M, by {@link #BY_VALUE}. */
     public List<Hit> top(int n) {
-        List<Hit> out = new ArrayList<>(topSize[n]);
-        for (int i = 0; i < topSize[n]; i++) {
-            out.add(new Hit(topRow[n * m + i], topValue[n * m + i]));
-        }
-        out.sort(BY_VALUE);
-        return out;
+        return top.hits(n);
     }
 
     /** Expert {@code n}'s sampled firings, at most S, by {@link #BY_VALUE}. */
     public List<Hit> sample(int n) {
-        List<Hit> out = new ArrayList<>(s == 0 ? 0 : sampleSize[n]);
-        for (int i = 0; s > 0 && i < sampleSize[n]; i++) {
-            out.add(new Hit(sampleRow[n * s + i], sampleValue[n * s + i]));
-        }
-        out.sort(BY_VALUE);
-        return out;
+        return sample.hits(n);
     }
 }

@@ -61,19 +61,7 @@ class ContextTest {
 
     @Test
     void aCorpusThatChangedIsAnError() throws Exception {
-        Corpus corpus = new Corpus() {
-            @Override
-            public String name() {
-                return "two documents";
-            }
-
-            @Override
-            public void forEach(Visitor v) throws java.io.IOException {
-                if (v.visit(0, "Alpha beta gamma")) {
-                    v.visit(1, "Delta epsilon");
-                }
-            }
-        };
+        Corpus corpus = Corpus.of("two documents", List.of("Alpha beta gamma", "Delta epsilon"));
         TopContexts.Example ok = new TopContexts.Example(0, 2, 14, 3f, null, null);   // "beta": id 10 + 4
         TopContexts.Example moved = new TopContexts.Example(1, 1, 99, 2f, 0.5, null);
         TopContexts one = new TopContexts(java.util.Map.of(), List.of(new TopContexts.Expert(0, 0.5, 2, List.of(ok),

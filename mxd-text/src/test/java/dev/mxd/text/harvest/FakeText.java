@@ -61,22 +61,7 @@ public final class FakeText {
     }
 
     public static Corpus corpus(int documents) {
-        List<String> texts = texts(documents);
-        return new Corpus() {
-            @Override
-            public String name() {
-                return "fake corpus of " + documents + " documents";
-            }
-
-            @Override
-            public void forEach(Visitor visitor) throws java.io.IOException {
-                for (int i = 0; i < texts.size(); i++) {
-                    if (!visitor.visit(i, texts.get(i))) {
-                        return;
-                    }
-                }
-            }
-        };
+        return Corpus.of("fake corpus of " + documents + " documents", texts(documents));
     }
 
     /** The encoder. Thread-safe: it keeps no state between calls. */
