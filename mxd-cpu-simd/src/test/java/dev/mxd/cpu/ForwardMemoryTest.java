@@ -3,6 +3,7 @@ package dev.mxd.cpu;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mxd.Activation;
+import dev.mxd.Allocations;
 import dev.mxd.Codes;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdLayer;
@@ -10,7 +11,6 @@ import dev.mxd.MxdModel;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.management.ManagementFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -71,20 +71,11 @@ class ForwardMemoryTest {
                 if (fresh) {
                     FloatArrays.clear();
                 }
-                long before = allocatedByAllThreads();
+                long before = Allocations.allocatedByAllThreads();
                 layer.forward(x, tokens, y, codes);
-                fewest = Math.min(fewest, allocatedByAllThreads() - before);
+                fewest = Math.min(fewest, Allocations.allocatedByAllThreads() - before);
             }
             return fewest;
         }
-    }
-
-    private static long allocatedByAllThreads() {
-        var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-        long sum = 0;
-        for (long bytes : threads.getThreadAllocatedBytes(threads.getAllThreadIds())) {
-            sum += Math.max(bytes, 0);
-        }
-        return sum;
     }
 }

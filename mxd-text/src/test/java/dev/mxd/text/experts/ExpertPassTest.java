@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mxd.Activation;
+import dev.mxd.Allocations;
 import dev.mxd.Codes;
 import dev.mxd.MxdConfig;
 import dev.mxd.MxdLayer;
@@ -19,7 +20,6 @@ import dev.mxd.train.ActivationDirectory;
 import dev.mxd.train.ActivationSource;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -220,9 +220,9 @@ class ExpertPassTest {
             for (int attempt = 0; attempt < 6; attempt++) {
                 ExpertStatistics.Accumulator acc = ExpertStatistics.accumulator(500);
                 TopActivations top = new TopActivations(500, 20, 32);
-                long before = allocatedByAllThreads();
+                long before = Allocations.allocatedByAllThreads();
                 ExpertPass.run(layer, data.train(), I, O, 0, 1000, List.of(acc, top));
-                fewest = Math.min(fewest, allocatedByAllThreads() - before);
+                fewest = Math.min(fewest, Allocations.allocatedByAllThreads() - before);
             }
             return fewest;
         }
@@ -258,15 +258,6 @@ class ExpertPassTest {
         @Override
         protected void closeImpl() {
         }
-    }
-
-    private static long allocatedByAllThreads() {
-        var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-        long sum = 0;
-        for (long bytes : threads.getThreadAllocatedBytes(threads.getAllThreadIds())) {
-            sum += Math.max(bytes, 0);
-        }
-        return sum;
     }
 
     /** DIR/train: shards of SHARD_ROWS rows whose x rows come from a pool of POOL rows; doc = row / 5. */
