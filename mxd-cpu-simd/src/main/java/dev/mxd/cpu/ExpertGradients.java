@@ -53,11 +53,11 @@ final class ExpertGradients extends LayerPass {
                             sc.tokens[count] = e / k;
                             sc.codes[count] = b.codeValue[e];
                         }
-                        kern.dotRows(b.dm, outDim, sc.tokens, count, c, n * outDim, outDim, sc.da);
+                        kern.dotRowsAndScaledRowSum(b.dm, outDim, sc.tokens, count, c, n * outDim, outDim, sc.da,
+                                sc.codes, dC, n * outDim);
                         for (int q = 0; q < count; q++) {
                             bias += sc.da[q];
                         }
-                        kern.scaledRowSum(b.dm, outDim, 0, sc.tokens, sc.codes, count, dC, n * outDim, outDim);
                         kern.scaledRowSum(b.x, inDim, 0, sc.tokens, sc.da, count, rows, (n - g0) * inDim, inDim);
                         dGateBias[n] = bias;
                     }

@@ -235,6 +235,18 @@ abstract class Kernels {
         }
     }
 
+    /**
+     * {@link #dotRows}{@code (table, ld, rows, count, b, bo, n, dots)} and then
+     * {@link #scaledRowSum}{@code (table, ld, 0, rows, scale, count, dst, dOff, n)}, bit for bit, reading each row of
+     * the table once for both where an implementation can (an expert's dm rows for its da and its dC row).
+     * {@code dst} must not overlap {@code b}.
+     */
+    void dotRowsAndScaledRowSum(float[] table, int ld, int[] rows, int count, float[] b, int bo, int n, float[] dots,
+                                float[] scale, float[] dst, int dOff) {
+        dotRows(table, ld, rows, count, b, bo, n, dots);
+        scaledRowSum(table, ld, 0, rows, scale, count, dst, dOff, n);
+    }
+
     // Passes over parameters (F32 little-endian segments, element offsets). Each gives results bit-identical to the
     // backend-neutral definition it names: every element is computed alone in double, so vector lanes change nothing.
 

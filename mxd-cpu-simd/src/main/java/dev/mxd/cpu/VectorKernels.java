@@ -202,21 +202,79 @@ final class VectorKernels extends Kernels {
                 a2 = FloatVector.fromArray(F, table, o2 + j, m).fma(bv, a2);
                 a3 = FloatVector.fromArray(F, table, o3 + j, m).fma(bv, a3);
             }
-            float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
-            for (int l = 0; l < L; l++) {
-                s0 += a0.lane(l);
-                s1 += a1.lane(l);
-                s2 += a2.lane(l);
-                s3 += a3.lane(l);
-            }
-            out[i] = s0;
-            out[i + 1] = s1;
-            out[i + 2] = s2;
-            out[i + 3] = s3;
+            out[i] = laneSum(a0);
+            out[i + 1] = laneSum(a1);
+            out[i + 2] = laneSum(a2);
+            out[i + 3] = laneSum(a3);
         }
         for (; i < count; i++) {
             out[i] = dot(table, rows[i] * ld, b, bo, n);
         }
+    }
+
+    /**
+     * Four rows a pass, each vector of them loaded once for its four dot accumulators (as {@link #dotRows}) and the
+     * destination's four fused multiply-adds (as {@link #scaledRowSum}).
+     */
+    @Override
+    void dotRowsAndScaledRowSum(float[] table, int ld, int[] rows, int count, float[] b, int bo, int n, float[] dots,
+                                float[] scale, float[] dst, int dOff) {
+        int i = 0;
+        for (; i + 4 <= count; i += 4) {
+            int o0 = rows[i] * ld, o1 = rows[i + 1] * ld, o2 = rows[i + 2] * ld, o3 = rows[i + 3] * ld;
+            FloatVector s0 = FloatVector.broadcast(F, scale[i]), s1 = FloatVector.broadcast(F, scale[i + 1]);
+            FloatVector s2 = FloatVector.broadcast(F, scale[i + 2]), s3 = FloatVector.broadcast(F, scale[i + 3]);
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            int j = 0;
+            for (int bound = F.loopBound(n); j < bound; j += L) {
+                FloatVector bv = FloatVector.fromArray(F, b, bo + j);
+                FloatVector r0 = FloatVector.fromArray(F, table, o0 + j), r1 = FloatVector.fromArray(F, table, o1 + j);
+                FloatVector r2 = FloatVector.fromArray(F, table, o2 + j), r3 = FloatVector.fromArray(F, table, o3 + j);
+                a0 = r0.fma(bv, a0);
+                a1 = r1.fma(bv, a1);
+                a2 = r2.fma(bv, a2);
+                a3 = r3.fma(bv, a3);
+                FloatVector acc = FloatVector.fromArray(F, dst, dOff + j);
+                acc = s0.fma(r0, acc);
+                acc = s1.fma(r1, acc);
+                acc = s2.fma(r2, acc);
+                s3.fma(r3, acc).intoArray(dst, dOff + j);
+            }
+            if (j < n) {
+                VectorMask<Float> m = F.indexInRange(j, n);
+                FloatVector bv = FloatVector.fromArray(F, b, bo + j, m);
+                FloatVector r0 = FloatVector.fromArray(F, table, o0 + j, m);
+                FloatVector r1 = FloatVector.fromArray(F, table, o1 + j, m);
+                FloatVector r2 = FloatVector.fromArray(F, table, o2 + j, m);
+                FloatVector r3 = FloatVector.fromArray(F, table, o3 + j, m);
+                a0 = r0.fma(bv, a0);
+                a1 = r1.fma(bv, a1);
+                a2 = r2.fma(bv, a2);
+                a3 = r3.fma(bv, a3);
+                FloatVector acc = FloatVector.fromArray(F, dst, dOff + j, m);
+                acc = s0.fma(r0, acc);
+                acc = s1.fma(r1, acc);
+                acc = s2.fma(r2, acc);
+                s3.fma(r3, acc).intoArray(dst, dOff + j, m);
+            }
+            dots[i] = laneSum(a0);
+            dots[i + 1] = laneSum(a1);
+            dots[i + 2] = laneSum(a2);
+            dots[i + 3] = laneSum(a3);
+        }
+        for (; i < count; i++) {
+            dots[i] = dot(table, rows[i] * ld, b, bo, n);
+            axpy(scale[i], table, rows[i] * ld, dst, dOff, n);
+        }
+    }
+
+    /** The lanes of v summed in lane order, as {@link #dotRows} ends each row's dot. */
+    private static float laneSum(FloatVector v) {
+        float s = 0f;
+        for (int l = 0; l < L; l++) {
+            s += v.lane(l);
+        }
+        return s;
     }
 
     /** Four rows a pass: each element's four fused multiply-adds in order of i, as four {@link #axpy} calls. */

@@ -212,6 +212,38 @@ class KernelsTest {
         }
     }
 
+    /** The fused dots and scaled row sum are bit for bit dotRows then scaledRowSum, for every count and odd widths. */
+    @ParameterizedTest
+    @MethodSource("kernels")
+    void dotRowsAndScaledRowSumIsEachInTurn(Kernels kern) {
+        SplittableRandom r = new SplittableRandom(19);
+        int ld = 59;
+        float[] table = gaussian(r, 30 * ld);
+        float[] b = gaussian(r, 70);
+        for (int count = 0; count <= 9; count++) {
+            for (int n : new int[] {1, 16, 45, 59}) {
+                int[] rows = someRowsEndingWithTheLast(r, count, 30);
+                float[] scale = gaussian(r, count);
+                float[] start = gaussian(r, n + 5);
+                float[] expectedDots = new float[count + 1];
+                float[] dots = new float[count + 1];
+                expectedDots[count] = dots[count] = 7f;
+                float[] expected = start.clone();
+                float[] got = start.clone();
+                kern.dotRows(table, ld, rows, count, b, 4, n, expectedDots);
+                kern.scaledRowSum(table, ld, 0, rows, scale, count, expected, 3, n);
+                kern.dotRowsAndScaledRowSum(table, ld, rows, count, b, 4, n, dots, scale, got, 3);
+                String where = kern.describe() + ", count " + count + ", n " + n;
+                for (int i = 0; i <= count; i++) {
+                    assertEquals(Float.floatToRawIntBits(expectedDots[i]), Float.floatToRawIntBits(dots[i]), where);
+                }
+                for (int j = 0; j < got.length; j++) {
+                    assertEquals(Float.floatToRawIntBits(expected[j]), Float.floatToRawIntBits(got[j]), where + ", j " + j);
+                }
+            }
+        }
+    }
+
     /** g·d, with an exact +0 wherever g is zero (either sign), even where d is NaN or infinite. */
     @ParameterizedTest
     @MethodSource("kernels")
