@@ -24,7 +24,7 @@ final class TopK {
     /**
      * Reservoir size in units of K. A larger one cuts less often but lets the bar lag further behind; with the
      * vector cut 2K was the fastest of 2K, 3K and 4K at the GPT-2 gate (K = 32, N = 21,490), where with a quickselect
-     * cut (five times dearer) 3K was.
+     * cut (several times dearer) 3K was.
      */
     private static final int RESERVOIR = 2;
 
