@@ -31,18 +31,18 @@ final class DemoExperts {
      * When the text has too few languages to probe, says so and skips the rest.
      */
     static double run(PrintWriter log, TextSources texts, Supplier<DocumentLabels.Labeler> labelers, Path out, Path acts,
-            List<DemoCommand.Row> rows, Backend backend) throws Exception {
+            List<DemoResults.Row> rows, Backend backend) throws Exception {
         long t0 = System.nanoTime();
         int k = rows.stream().anyMatch(r -> r.k() == EXPERTS_K) ? EXPERTS_K
-                : rows.stream().mapToInt(DemoCommand.Row::k).max().orElse(0);
-        List<DemoCommand.Row> atK = rows.stream().filter(r -> r.k() == k).toList();
+                : rows.stream().mapToInt(DemoResults.Row::k).max().orElse(0);
+        List<DemoResults.Row> atK = rows.stream().filter(r -> r.k() == k).toList();
         if (atK.isEmpty()) {
             return 0;
         }
         log.printf(Locale.ROOT, "%n== the experts of the K = %d models ==%n", k);
         ProbeCommand.Report report;
         try {
-            report = ProbeCommand.run(log, texts, labelers, acts, atK.stream().map(DemoCommand.Row::model).toList(),
+            report = ProbeCommand.run(log, texts, labelers, acts, atK.stream().map(DemoResults.Row::model).toList(),
                     SparseProbing.Settings.DEFAULT, backend);
         } catch (IllegalArgumentException e) {
             log.printf("experts skipped: %s%n", e.getMessage());

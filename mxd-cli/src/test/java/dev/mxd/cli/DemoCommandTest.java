@@ -131,35 +131,35 @@ class DemoCommandTest {
 
     @Test
     void verdictsNameTheLowestFvuAndCallNearTiesTies() {
-        List<DemoCommand.Row> rows = List.of(row(dev.mxd.Kind.MXD, 8, 0.2), row(dev.mxd.Kind.TC, 8, 0.3),
+        List<DemoResults.Row> rows = List.of(row(dev.mxd.Kind.MXD, 8, 0.2), row(dev.mxd.Kind.TC, 8, 0.3),
                 row(dev.mxd.Kind.STC, 8, 0.25), row(dev.mxd.Kind.MXD, 16, 0.2), row(dev.mxd.Kind.STC, 16, 0.201),
                 row(dev.mxd.Kind.MXD, 32, 0.3), row(dev.mxd.Kind.TC, 32, 0.2), row(dev.mxd.Kind.TC, 64, 0.2));
-        String v = DemoCommand.verdicts(rows);
+        String v = DemoResults.verdicts(rows);
         assertTrue(v.contains("K = 8: lowest FVU MXD 0.2000; STC +25.0 %; TC +50.0 % (MxD lowest)"), v);
         assertTrue(v.contains("K = 16: lowest FVU MXD 0.2000; STC +0.5 % (MxD within 1 % of another kind: a tie"), v);
         assertTrue(v.contains("K = 32: lowest FVU TC 0.2000; MXD +50.0 % (MxD not lowest)"), v);
         assertFalse(v.contains("K = 64"), "no MxD at K = 64: " + v);
     }
 
-    private static DemoCommand.Row row(dev.mxd.Kind kind, int k, double fvu) {
-        return new DemoCommand.Row(kind, k, 100, 1, fvu, Double.NaN, List.of(java.util.Map.of("fvu", fvu)), 1,
+    private static DemoResults.Row row(dev.mxd.Kind kind, int k, double fvu) {
+        return new DemoResults.Row(kind, k, 100, 1, fvu, Double.NaN, List.of(java.util.Map.of("fvu", fvu)), 1,
                 Path.of("m"));
     }
 
-    private static DemoCommand.Row seeded(dev.mxd.Kind kind, int k, double fvu, double sd) {
-        return new DemoCommand.Row(kind, k, 100, 3, fvu, sd, List.of(java.util.Map.of("fvu", fvu)), 1, Path.of("m"));
+    private static DemoResults.Row seeded(dev.mxd.Kind kind, int k, double fvu, double sd) {
+        return new DemoResults.Row(kind, k, 100, 3, fvu, sd, List.of(java.util.Map.of("fvu", fvu)), 1, Path.of("m"));
     }
 
     @Test
     void withSeedsAWinNeedsTheGapToExceedTheSpread() {
-        String v = DemoCommand.verdicts(List.of(seeded(dev.mxd.Kind.MXD, 8, 0.20, 0.01), seeded(dev.mxd.Kind.STC, 8, 0.25, 0.02),
+        String v = DemoResults.verdicts(List.of(seeded(dev.mxd.Kind.MXD, 8, 0.20, 0.01), seeded(dev.mxd.Kind.STC, 8, 0.25, 0.02),
                 seeded(dev.mxd.Kind.MXD, 16, 0.20, 0.01), seeded(dev.mxd.Kind.STC, 16, 0.215, 0.01),
                 seeded(dev.mxd.Kind.STC, 32, 0.20, 0.001), seeded(dev.mxd.Kind.MXD, 32, 0.21, 0.002)));
         assertTrue(v.contains("K = 8: lowest FVU MXD 0.2000 ± 0.0100; STC 0.2500 ± 0.0200 (+25.0 %) (MXD wins"), v);
         assertTrue(v.contains("K = 16: lowest FVU MXD 0.2000 ± 0.0100; STC 0.2150 ± 0.0100 (+7.5 %) (tie"), v);
         assertTrue(v.contains("K = 32: lowest FVU STC 0.2000 ± 0.0010; MXD 0.2100 ± 0.0020 (+5.0 %) (STC wins"), v);
-        assertEquals(Math.sqrt(1.0 / 3), DemoCommand.sd(new double[] {1, 2, 2}), 1e-15);
-        assertTrue(Double.isNaN(DemoCommand.sd(new double[] {1})));
+        assertEquals(Math.sqrt(1.0 / 3), DemoResults.sd(new double[] {1, 2, 2}), 1e-15);
+        assertTrue(Double.isNaN(DemoResults.sd(new double[] {1})));
     }
 
     @Test
