@@ -19,15 +19,16 @@ import jdk.incubator.vector.VectorSpecies;
  * and vector versions of every activation. The species is a {@code static final} constant, read once from
  * {@code mxd.simd.bits} or the preferred shape, so C2 compiles every operation to machine vectors.
  *
- * <p>Only this class touches {@code jdk.incubator.vector}; {@link Kernels} loads it only after checking that
- * the module is readable.
+ * <p>Only this class and {@link VectorTableRows}, which it calls, touch {@code jdk.incubator.vector}; {@link Kernels}
+ * loads it only after checking that the module is readable.
  */
 final class VectorKernels extends Kernels {
     private static final VectorOperators.Ternary FMA = VectorOperators.FMA;
-    private static final VectorSpecies<Float> F = REQUESTED_BITS > 0
+    /** The float species every vector kernel uses, {@link VectorTableRows}' too. */
+    static final VectorSpecies<Float> F = REQUESTED_BITS > 0
             ? VectorSpecies.of(float.class, VectorShape.forBitSize(REQUESTED_BITS))
             : FloatVector.SPECIES_PREFERRED;
-    private static final int L = F.length();
+    static final int L = F.length();
     /** Doubles of F's width, and floats of half that width: the same lane count, for float → double → float. */
     private static final VectorSpecies<Double> D = VectorSpecies.of(double.class, VectorShape.forBitSize(F.vectorBitSize()));
     private static final VectorSpecies<Float> FH = VectorSpecies.of(float.class,
@@ -179,133 +180,21 @@ final class VectorKernels extends Kernels {
         }
     }
 
-    /** Four rows a pass, each row's lanes accumulated and summed exactly as {@link #dot} does. */
     @Override
     void dotRows(float[] table, int ld, int[] rows, int count, float[] b, int bo, int n, float[] out) {
-        int i = 0;
-        for (; i + 4 <= count; i += 4) {
-            int o0 = rows[i] * ld, o1 = rows[i + 1] * ld, o2 = rows[i + 2] * ld, o3 = rows[i + 3] * ld;
-            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-            int j = 0;
-            for (int bound = F.loopBound(n); j < bound; j += L) {
-                FloatVector bv = FloatVector.fromArray(F, b, bo + j);
-                a0 = FloatVector.fromArray(F, table, o0 + j).fma(bv, a0);
-                a1 = FloatVector.fromArray(F, table, o1 + j).fma(bv, a1);
-                a2 = FloatVector.fromArray(F, table, o2 + j).fma(bv, a2);
-                a3 = FloatVector.fromArray(F, table, o3 + j).fma(bv, a3);
-            }
-            if (j < n) {
-                VectorMask<Float> m = F.indexInRange(j, n);
-                FloatVector bv = FloatVector.fromArray(F, b, bo + j, m);
-                a0 = FloatVector.fromArray(F, table, o0 + j, m).fma(bv, a0);
-                a1 = FloatVector.fromArray(F, table, o1 + j, m).fma(bv, a1);
-                a2 = FloatVector.fromArray(F, table, o2 + j, m).fma(bv, a2);
-                a3 = FloatVector.fromArray(F, table, o3 + j, m).fma(bv, a3);
-            }
-            out[i] = laneSum(a0);
-            out[i + 1] = laneSum(a1);
-            out[i + 2] = laneSum(a2);
-            out[i + 3] = laneSum(a3);
-        }
-        for (; i < count; i++) {
-            out[i] = dot(table, rows[i] * ld, b, bo, n);
-        }
+        VectorTableRows.dotRows(this, table, ld, rows, count, b, bo, n, out);
     }
 
-    /**
-     * Four rows a pass, each vector of them loaded once for its four dot accumulators (as {@link #dotRows}) and the
-     * destination's four fused multiply-adds (as {@link #scaledRowSum}).
-     */
     @Override
     void dotRowsAndScaledRowSum(float[] table, int ld, int[] rows, int count, float[] b, int bo, int n, float[] dots,
                                 float[] scale, float[] dst, int dOff) {
-        int i = 0;
-        for (; i + 4 <= count; i += 4) {
-            int o0 = rows[i] * ld, o1 = rows[i + 1] * ld, o2 = rows[i + 2] * ld, o3 = rows[i + 3] * ld;
-            FloatVector s0 = FloatVector.broadcast(F, scale[i]), s1 = FloatVector.broadcast(F, scale[i + 1]);
-            FloatVector s2 = FloatVector.broadcast(F, scale[i + 2]), s3 = FloatVector.broadcast(F, scale[i + 3]);
-            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-            int j = 0;
-            for (int bound = F.loopBound(n); j < bound; j += L) {
-                FloatVector bv = FloatVector.fromArray(F, b, bo + j);
-                FloatVector r0 = FloatVector.fromArray(F, table, o0 + j), r1 = FloatVector.fromArray(F, table, o1 + j);
-                FloatVector r2 = FloatVector.fromArray(F, table, o2 + j), r3 = FloatVector.fromArray(F, table, o3 + j);
-                a0 = r0.fma(bv, a0);
-                a1 = r1.fma(bv, a1);
-                a2 = r2.fma(bv, a2);
-                a3 = r3.fma(bv, a3);
-                FloatVector acc = FloatVector.fromArray(F, dst, dOff + j);
-                acc = s0.fma(r0, acc);
-                acc = s1.fma(r1, acc);
-                acc = s2.fma(r2, acc);
-                s3.fma(r3, acc).intoArray(dst, dOff + j);
-            }
-            if (j < n) {
-                VectorMask<Float> m = F.indexInRange(j, n);
-                FloatVector bv = FloatVector.fromArray(F, b, bo + j, m);
-                FloatVector r0 = FloatVector.fromArray(F, table, o0 + j, m);
-                FloatVector r1 = FloatVector.fromArray(F, table, o1 + j, m);
-                FloatVector r2 = FloatVector.fromArray(F, table, o2 + j, m);
-                FloatVector r3 = FloatVector.fromArray(F, table, o3 + j, m);
-                a0 = r0.fma(bv, a0);
-                a1 = r1.fma(bv, a1);
-                a2 = r2.fma(bv, a2);
-                a3 = r3.fma(bv, a3);
-                FloatVector acc = FloatVector.fromArray(F, dst, dOff + j, m);
-                acc = s0.fma(r0, acc);
-                acc = s1.fma(r1, acc);
-                acc = s2.fma(r2, acc);
-                s3.fma(r3, acc).intoArray(dst, dOff + j, m);
-            }
-            dots[i] = laneSum(a0);
-            dots[i + 1] = laneSum(a1);
-            dots[i + 2] = laneSum(a2);
-            dots[i + 3] = laneSum(a3);
-        }
-        for (; i < count; i++) {
-            dots[i] = dot(table, rows[i] * ld, b, bo, n);
-            axpy(scale[i], table, rows[i] * ld, dst, dOff, n);
-        }
+        VectorTableRows.dotRowsAndScaledRowSum(this, table, ld, rows, count, b, bo, n, dots, scale, dst, dOff);
     }
 
-    /** The lanes of v summed in lane order, as {@link #dotRows} ends each row's dot. */
-    private static float laneSum(FloatVector v) {
-        float s = 0f;
-        for (int l = 0; l < L; l++) {
-            s += v.lane(l);
-        }
-        return s;
-    }
-
-    /** Four rows a pass: each element's four fused multiply-adds in order of i, as four {@link #axpy} calls. */
     @Override
     void scaledRowSum(float[] table, int ld, int c0, int[] rows, float[] scale, int count, float[] dst, int dOff,
                       int cols) {
-        int i = 0;
-        for (; i + 4 <= count; i += 4) {
-            int o0 = rows[i] * ld + c0, o1 = rows[i + 1] * ld + c0, o2 = rows[i + 2] * ld + c0, o3 = rows[i + 3] * ld + c0;
-            FloatVector s0 = FloatVector.broadcast(F, scale[i]), s1 = FloatVector.broadcast(F, scale[i + 1]);
-            FloatVector s2 = FloatVector.broadcast(F, scale[i + 2]), s3 = FloatVector.broadcast(F, scale[i + 3]);
-            int j = 0;
-            for (; j <= cols - L; j += L) {
-                FloatVector acc = FloatVector.fromArray(F, dst, dOff + j);
-                acc = s0.fma(FloatVector.fromArray(F, table, o0 + j), acc);
-                acc = s1.fma(FloatVector.fromArray(F, table, o1 + j), acc);
-                acc = s2.fma(FloatVector.fromArray(F, table, o2 + j), acc);
-                s3.fma(FloatVector.fromArray(F, table, o3 + j), acc).intoArray(dst, dOff + j);
-            }
-            if (j < cols) {
-                VectorMask<Float> m = F.indexInRange(j, cols);
-                FloatVector acc = FloatVector.fromArray(F, dst, dOff + j, m);
-                acc = s0.fma(FloatVector.fromArray(F, table, o0 + j, m), acc);
-                acc = s1.fma(FloatVector.fromArray(F, table, o1 + j, m), acc);
-                acc = s2.fma(FloatVector.fromArray(F, table, o2 + j, m), acc);
-                s3.fma(FloatVector.fromArray(F, table, o3 + j, m), acc).intoArray(dst, dOff + j, m);
-            }
-        }
-        for (; i < count; i++) {
-            axpy(scale[i], table, rows[i] * ld + c0, dst, dOff, cols);
-        }
+        VectorTableRows.scaledRowSum(this, table, ld, c0, rows, scale, count, dst, dOff, cols);
     }
 
     @Override
