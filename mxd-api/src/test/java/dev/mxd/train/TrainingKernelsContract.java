@@ -39,7 +39,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  *   <li>the gradient rows of experts no token selected are exactly zero, stale values in the gradient tensors
  *       overwritten;</li>
  *   <li>decoder-norm, the projection and AdamW against their definitions ({@link DecoderNorm},
- *       {@link AdamW#update}) on the model's layout, bit for bit over three steps;</li>
+ *       {@link AdamW#update}) on the model's layout, bit for bit over three steps, and the update the same whether
+ *       the gradient was asked for before it or not;</li>
  *   <li>determinism: a call after larger and smaller batches gives the first call's bits, and kernels resumed
  *       from another's export continue bit for bit;</li>
  *   <li>the training forward pass is the backend's inference layer;</li>
@@ -277,6 +278,80 @@ public abstract class TrainingKernelsContract {
                     assertArrayEquals(floats(v2, name), floats(v1, name), name + " v, step " + step);
                 }
             }
+        }
+    }
+
+    static Stream<Arguments> updateConfigs() {
+        return Stream.of(Arguments.of(MxdConfig.mxd(21, 30, 1137, 19, 4, Activation.GELU, true, true), 97),
+                Arguments.of(MxdConfig.mxd(13, 37, 29, 11, 29, Activation.SILU, false, false), 1),
+                Arguments.of(MxdConfig.mxd(13, 37, 300, 11, 1, Activation.RELU, false, true), 41),
+                Arguments.of(MxdConfig.transcoder(21, 30, 19, 4, Activation.RELU, false), 33));
+    }
+
+    /**
+     * A step's update gives the same parameters and moments, bit for bit, whether the gradient was asked for
+     * before it or not, and whether a forward pass alone (another batch, in the same workspace) ran in between: a
+     * backend may apply parts of the gradient in the update without writing them out, and must then keep them
+     * apart from what later calls overwrite. Three steps with decoder-norm and the projection; odd sizes, K = N
+     * with T = 1, K = 1.
+     */
+    @ParameterizedTest
+    @MethodSource("updateConfigs")
+    void updateIsTheSameWhateverIsAskedBeforeIt(MxdConfig cfg, int tokens) {
+        int o = cfg.outputDim();
+        AdamW adam = AdamW.reference();
+        List<MxdModel> models = new ArrayList<>();
+        List<TrainingKernels> kernels = new ArrayList<>();
+        try (ParameterTensors g = ParameterTensors.zeros(cfg)) {
+            for (int variant = 0; variant < 3; variant++) {
+                models.add(MxdModel.random(cfg, 31));
+                kernels.add(kernels(models.get(variant)));
+            }
+            for (int step = 1; step <= 3; step++) {
+                float[][] b = batch(cfg, tokens, 40 + step);
+                float[][] other = batch(cfg, tokens + 5, 60 + step);
+                AdamW.Coefficients c = adam.next(1e-2);
+                for (int variant = 0; variant < 3; variant++) {
+                    TrainingKernels k = kernels.get(variant);
+                    k.normaliseDecoder();
+                    k.forwardBackward(seg(b[0]), seg(b[1]), tokens, seg(new float[tokens * o]),
+                            Codes.onHeap(tokens, cfg.k()), true);
+                    if (variant == 1) {
+                        k.gradients(g);
+                    } else if (variant == 2) {
+                        k.forward(seg(other[0]), tokens + 5, seg(new float[(tokens + 5) * o]),
+                                Codes.onHeap(tokens + 5, cfg.k()));
+                    }
+                    k.update(c);
+                }
+            }
+            ParameterTensors[] moments = new ParameterTensors[6];
+            try {
+                for (int variant = 0; variant < 3; variant++) {
+                    moments[2 * variant] = ParameterTensors.zeros(cfg);
+                    moments[2 * variant + 1] = ParameterTensors.zeros(cfg);
+                    kernels.get(variant).exportTo(models.get(variant), moments[2 * variant], moments[2 * variant + 1]);
+                }
+                for (int variant = 1; variant < 3; variant++) {
+                    String how = variant == 1 ? "with the gradient asked for" : "with a forward pass in between";
+                    assertSameTensors(models.get(0), models.get(variant), how);
+                    for (String name : moments[0].names()) {
+                        assertArrayEquals(floats(moments[0], name), floats(moments[2 * variant], name),
+                                name + " m " + how);
+                        assertArrayEquals(floats(moments[1], name), floats(moments[2 * variant + 1], name),
+                                name + " v " + how);
+                    }
+                }
+            } finally {
+                for (ParameterTensors t : moments) {
+                    if (t != null) {
+                        t.close();
+                    }
+                }
+            }
+        } finally {
+            kernels.forEach(TrainingKernels::close);
+            models.forEach(MxdModel::close);
         }
     }
 
