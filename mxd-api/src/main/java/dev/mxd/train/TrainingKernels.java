@@ -73,13 +73,7 @@ public interface TrainingKernels extends AutoCloseable {
     /** The forward pass alone (evaluation): y [T, O] and codes [T, K] of inputs x [T, I]. */
     void forward(MemorySegment x, int tokens, MemorySegment y, Codes codes);
 
-    /**
-     * Copies the gradient of the last {@link #forwardBackward} into {@code grads}, in the checkpoint layout. Asked
-     * for between {@code forwardBackward} and {@link #update}: a backend may apply parts of the gradient in the
-     * update without ever writing them out (the cpu backend's expert rows), and then refuses the call after it.
-     *
-     * @throws IllegalStateException after an update that applied the gradient without writing it out
-     */
+    /** Copies the gradient of the last {@link #forwardBackward} into {@code grads}, in the checkpoint layout. */
     void gradients(ParameterTensors grads);
 
     /**

@@ -290,10 +290,9 @@ public abstract class TrainingKernelsContract {
 
     /**
      * A step's update gives the same parameters and moments, bit for bit, whether the gradient was asked for
-     * before it or not, and whether a forward pass alone (another batch, in the same workspace) ran in between: a
-     * backend may apply parts of the gradient in the update without writing them out, and must then keep them
-     * apart from what later calls overwrite. Three steps with decoder-norm and the projection; odd sizes, K = N
-     * with T = 1, K = 1.
+     * before it or not, and whether a forward pass alone ran in between (another batch, which a backend may run
+     * in the workspace the step's gradient came from): the update applies the gradient of its step, whatever was
+     * asked after it. Three steps with decoder-norm and the projection; odd sizes, K = N with T = 1, K = 1.
      */
     @ParameterizedTest
     @MethodSource("updateConfigs")

@@ -11,8 +11,8 @@ import java.lang.foreign.ValueLayout;
  * its. The dense products run on the one GEMM driver ({@link BlockedGemm}):
  * {@code dW_enc = xᵀ·dh}, {@code dW_gluᵀ = xᵀ·du}, {@code dW_skipᵀ = xᵀ·dy} (each straight into the packed panels
  * the forward reads), {@code dW_dec = zᵀ·dbase} and {@code dz = dbase·W_decᵀ}; the sparse rows are
- * {@link ExpertGradients}', which for an MxD defers them to the update. Bias gradients are summed in token order by
- * one participant per column range, so results do not depend on {@code mxd.threads}.
+ * {@link ExpertGradients}'. Bias gradients are summed in token order by one participant per column range, so
+ * results do not depend on {@code mxd.threads}.
  */
 final class Backward extends LayerPass {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -27,11 +27,6 @@ final class Backward extends LayerPass {
     /** (token, code) pairs the last sparse pass visited. */
     long sparsePairsVisited() {
         return sparse.pairsVisited();
-    }
-
-    /** The sparse part: an MxD's expert rows are deferred there by {@link #run}. */
-    ExpertGradients sparse() {
-        return sparse;
     }
 
     /** Every gradient of the batch's first {@code tokens} rows into {@code p}'s gradient arrays. */
@@ -63,8 +58,9 @@ final class Backward extends LayerPass {
                 }
             });
             time = PhaseTimes.end("dbase, dm", time);
-            sparse.defer(b, tokens, project);
-            time = PhaseTimes.end("pairs bucketed by expert", time);
+            sparse.mxd(b, tokens, p.slot("W_cond").value(), p.slot("W_cond").grad(), p.packed("gate", true),
+                    p.slot("gate_bias").grad(), project);
+            time = PhaseTimes.end("sparse expert gradients + projection", time);
             PackedMatrix dBase = rowsPacked("dbase", b.dBase, tokens, outDim, b.dBasePanels);
             time = PhaseTimes.end("pack dbase", time);
             weightGradient(kept.z(), tokens, hidden, dBase, p.packed("W_dec", true));

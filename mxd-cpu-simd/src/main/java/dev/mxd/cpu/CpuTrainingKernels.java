@@ -19,17 +19,10 @@ import java.util.Objects;
  * <ol>
  *   <li>the inference forward pass ({@link LayerForward}, the code {@link CpuLayer} runs) keeping its
  *       intermediates in the trainer's workspace ({@link TrainingBatch});</li>
- *   <li>the backward pass ({@link Backward}), each gradient written in its parameter's layout, but for an MxD's
- *       expert rows (C's, the gate's and its bias's), whose (token, expert) pairs are only bucketed
- *       ({@link ExpertGradients#defer});</li>
- *   <li>{@link #update}: AdamW over each parameter's array, in place ({@link TrainingParameters#update}), the
- *       expert rows computed, projected and applied block by block in the same pass
- *       ({@link ExpertGradients#update}).</li>
+ *   <li>the backward pass ({@link Backward}, with the sparse expert rows of {@link ExpertGradients} and the
+ *       decoder-gradient projection fused into them), each gradient written in its parameter's layout;</li>
+ *   <li>{@link #update}: AdamW over each parameter's array, in place ({@link TrainingParameters#update}).</li>
  * </ol>
- * Calls that need the expert rows written out ({@link #gradients}) or that change what they are computed from
- * ({@link #forward}, which reuses the batch's workspace, {@link #normaliseDecoder}, {@link #importFrom}) write them
- * into the gradient arrays first ({@link ExpertGradients#materialise}); the update then reads them there. Either
- * way the results are the same, bit for bit.
  *
  * <p>Determinism: every GEMM element is one chain of fused multiply-adds in order of the reduction index, whatever
  * the blocking; bias gradients and sparse rows are summed in token order by a single participant; the parameter
@@ -48,8 +41,6 @@ final class CpuTrainingKernels implements TrainingKernels {
     private final Backward backward;
     private TrainingParameters params;
     private TrainingBatch batch;
-    /** Whether the last {@link #update} applied expert rows that were never written into the gradient arrays. */
-    private boolean gradientApplied;
 
     CpuTrainingKernels(MxdModel model, Kernels kern, WorkerPool pool) {
         this.model = Objects.requireNonNull(model, "model");
@@ -85,7 +76,7 @@ final class CpuTrainingKernels implements TrainingKernels {
     @Override
     public void normaliseDecoder() {
         long time = PhaseTimes.start();
-        settle().normaliseDecoder();
+        open().normaliseDecoder();
         PhaseTimes.end("decoder-norm", time);
     }
 
@@ -99,8 +90,6 @@ final class CpuTrainingKernels implements TrainingKernels {
         MemorySegment.copy(t, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, b.t, 0, tokens * cfg.outputDim());
         targetNorms(b, tokens);
         time = PhaseTimes.end("target norms", time);
-        backward.sparse().clear();
-        gradientApplied = false;
         PhaseTimes.clearGemm();
         runForward(b, x, tokens, y, codes, b.kept);
         PhaseTimes.endSplit("forward GEMMs (gate, encoder, decoder)",
@@ -112,40 +101,20 @@ final class CpuTrainingKernels implements TrainingKernels {
     @Override
     public void forward(MemorySegment x, int tokens, MemorySegment y, Codes codes) {
         check(x, tokens, y, codes);
-        settle();
         runForward(batch(tokens), x, tokens, y, codes, null);
     }
 
     @Override
     public void update(AdamW.Coefficients c) {
-        Objects.requireNonNull(c, "coefficients");
-        TrainingParameters p = open();
         long time = PhaseTimes.start();
-        ExpertGradients experts = backward.sparse();
-        boolean deferred = experts.hasDeferred();
-        double[] decoderSums = p.update(c, deferred);
-        time = PhaseTimes.end("AdamW", time);
-        if (deferred) {
-            experts.update(p, c, decoderSums);
-            gradientApplied = true;
-            PhaseTimes.end("expert gradients, projection and AdamW", time);
-        }
+        open().update(Objects.requireNonNull(c, "coefficients"));
+        PhaseTimes.end("AdamW", time);
     }
 
-    /**
-     * {@inheritDoc} On this backend, after {@link #update} the expert rows of the gradient exist no more unless
-     * this was called before it.
-     *
-     * @throws IllegalStateException after an update that applied the expert rows without writing them out
-     */
     @Override
     public void gradients(ParameterTensors grads) {
         BatchArguments.requireConfig(cfg, grads, "gradient");
-        if (gradientApplied) {
-            throw new IllegalStateException("the gradient of the last step was applied by update() without being "
-                    + "written out: ask for it between forwardBackward() and update()");
-        }
-        settle().gradientsTo(grads);
+        open().gradientsTo(grads);
     }
 
     @Override
@@ -155,14 +124,13 @@ final class CpuTrainingKernels implements TrainingKernels {
 
     @Override
     public void importFrom(MxdModel from, ParameterTensors firstMoments, ParameterTensors secondMoments) {
-        settle().importFrom(Objects.requireNonNull(from, "model"), firstMoments, secondMoments);
+        open().importFrom(Objects.requireNonNull(from, "model"), firstMoments, secondMoments);
     }
 
     @Override
     public void close() {
         params = null;
         batch = null;
-        backward.sparse().clear();
     }
 
     private void runForward(TrainingBatch b, MemorySegment x, int tokens, MemorySegment y, Codes codes,
@@ -200,15 +168,6 @@ final class CpuTrainingKernels implements TrainingKernels {
             }
             b.norms[r] = (float) norm;
         }
-    }
-
-    /** The parameters, with deferred expert rows written into their gradient arrays first. */
-    private TrainingParameters settle() {
-        TrainingParameters p = open();
-        if (backward.sparse().hasDeferred()) {
-            backward.sparse().materialise(p);
-        }
-        return p;
     }
 
     private TrainingParameters open() {

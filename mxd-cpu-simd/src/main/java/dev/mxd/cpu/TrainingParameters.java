@@ -203,21 +203,14 @@ final class TrainingParameters {
     }
 
     /**
-     * One AdamW update of every slot from its gradient ({@link AdamW#updateRange}, bit for bit), but for those of an
-     * MxD's experts (W_cond, gate, gate_bias) when {@code skipExperts}: {@link ExpertGradients#update} updates them
-     * from their deferred gradient rows. The decoder rows are updated in chunks of whole rows, each chunk's sums of
-     * squares taken right after (see {@link #decoderSums}).
-     *
-     * @return the array of the decoder rows' sums of squares, which the caller fills for rows it updates itself
+     * One AdamW update of every slot from its gradient ({@link AdamW#updateRange}, bit for bit). The decoder rows
+     * are updated in chunks of whole rows, each chunk's sums of squares taken right after (see {@link #decoderSums}).
      */
-    double[] update(AdamW.Coefficients c, boolean skipExperts) {
+    void update(AdamW.Coefficients c) {
         float[] rows = decoderRows();
         int len = cfg.outputDim();
         double[] sums = new double[decoderRowCount()];
         for (Slot s : slots.values()) {
-            if (skipExperts && isExpertSlot(s.name)) {
-                continue;
-            }
             MemorySegment p = MemorySegment.ofArray(s.value);
             MemorySegment g = MemorySegment.ofArray(s.grad);
             MemorySegment m = MemorySegment.ofArray(s.m);
@@ -234,22 +227,6 @@ final class TrainingParameters {
             });
         }
         decoderSums = sums;
-        return sums;
-    }
-
-    private boolean isExpertSlot(String name) {
-        return cfg.kind() == Kind.MXD && (name.equals("W_cond") || name.equals("gate") || name.equals("gate_bias"));
-    }
-
-    /**
-     * AdamW over elements [from, to) of slot {@code s}, its gradient read from {@code grad[0 .. to − from)} instead
-     * of the slot's own array: each element as {@link #update} computes it.
-     */
-    void adamw(Slot s, int from, int to, float[] grad, AdamW.Coefficients c) {
-        long offset = (long) from * Float.BYTES, bytes = (long) (to - from) * Float.BYTES;
-        kern.adamw(MemorySegment.ofArray(s.value).asSlice(offset, bytes), MemorySegment.ofArray(grad),
-                MemorySegment.ofArray(s.m).asSlice(offset, bytes), MemorySegment.ofArray(s.v).asSlice(offset, bytes),
-                0, to - from, c);
     }
 
     @FunctionalInterface
