@@ -1,7 +1,11 @@
 package dev.mxd.cpu;
 
+import dev.mxd.train.AdamW;
+import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * One-thread timings of the training step's epilogue kernels at the GPT-2 shape (N = 21490, K = 32, O = 768), each
@@ -15,7 +19,10 @@ import java.util.SplittableRandom;
  *   <li>dm rows: an expert's dots and dC row, fused ({@link Kernels#dotRowsAndScaledRowSum}) against the two
  *       kernels in turn, over every expert with 6 tokens each;</li>
  *   <li>gather: {@code m = Cᵀa} token by token (K rows in flight, as the forward does) against expert by expert
- *       (each row of C read once, added into its tokens' rows of m).</li>
+ *       (each row of C read once, added into its tokens' rows of m);</li>
+ *   <li>AdamW: {@link Kernels#adamw} (the update as {@link AdamW#updateRange} defines it, rounding in double) against
+ *       the same update rounding in float, nanoseconds an element, from L2 (16,384 elements) and from memory
+ *       (4 M elements, 64 MB with the gradient and moments).</li>
  * </ul>
  */
 public final class KernelTiming {
@@ -33,6 +40,11 @@ public final class KernelTiming {
                             + " in turn; gather %.1f ms by token, %.1f ms by expert%n",
                     cut(vector, r), cut(scalar, r), topK(vector, r), dmRows(vector, tokens, true, r),
                     dmRows(vector, tokens, false, r), gather(vector, tokens, true, r), gather(vector, tokens, false, r));
+        }
+        for (int round = 0; round < rounds; round++) {
+            System.out.printf("AdamW ns an element: from L2 %.3f in double, %.3f in float; from memory %.3f in double,"
+                            + " %.3f in float%n", adamw(vector, 1 << 14, true, r), adamw(vector, 1 << 14, false, r),
+                    adamw(vector, 1 << 22, true, r), adamw(vector, 1 << 22, false, r));
         }
     }
 
@@ -160,6 +172,43 @@ public final class KernelTiming {
             }
         }
         return consume(m[0], (System.nanoTime() - t0) / 1e6);
+    }
+
+    /**
+     * Nanoseconds an element of AdamW over {@code n} parameters, repeated over about 2^28 elements: the kernel, or
+     * with {@code !asDefined} the same operations in float arithmetic (what a float32 definition would cost).
+     */
+    private static double adamw(Kernels kern, int n, boolean asDefined, SplittableRandom r) {
+        float[] p = gaussian(r, n), g = gaussian(r, n), m = new float[n], v = new float[n];
+        MemorySegment ps = MemorySegment.ofArray(p), gs = MemorySegment.ofArray(g);
+        MemorySegment ms = MemorySegment.ofArray(m), vs = MemorySegment.ofArray(v);
+        AdamW.Coefficients c = AdamW.reference().next(1e-4);
+        int reps = Math.max(1, (1 << 28) / n);
+        long t0 = System.nanoTime();
+        for (int rep = 0; rep < reps; rep++) {
+            if (asDefined) {
+                kern.adamw(ps, gs, ms, vs, 0, n, c);
+            } else {
+                adamwInFloat(p, g, m, v, c);
+            }
+        }
+        return consume(p[0], (double) (System.nanoTime() - t0) / reps / n);
+    }
+
+    private static void adamwInFloat(float[] p, float[] g, float[] m, float[] v, AdamW.Coefficients c) {
+        VectorSpecies<Float> f = FloatVector.SPECIES_PREFERRED;
+        float b1 = (float) c.beta1(), b2 = (float) c.beta2(), oneMinusB1 = 1 - b1, oneMinusB2 = 1 - b2;
+        float decay = (float) c.decay(), step = (float) c.stepSize(), bc2Sqrt = (float) c.bc2Sqrt();
+        float eps = (float) c.eps();
+        for (int i = 0; i < f.loopBound(p.length); i += f.length()) {
+            FloatVector gi = FloatVector.fromArray(f, g, i);
+            FloatVector mi = FloatVector.fromArray(f, m, i).mul(b1).add(gi.mul(oneMinusB1));
+            FloatVector vi = FloatVector.fromArray(f, v, i).mul(b2).add(gi.mul(oneMinusB2).mul(gi));
+            FloatVector denom = vi.sqrt().div(bc2Sqrt).add(eps);
+            mi.intoArray(m, i);
+            vi.intoArray(v, i);
+            FloatVector.fromArray(f, p, i).mul(decay).sub(mi.mul(step).div(denom)).intoArray(p, i);
+        }
     }
 
     private static float[] gaussian(SplittableRandom r, int n) {
