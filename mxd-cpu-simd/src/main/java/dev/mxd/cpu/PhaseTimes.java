@@ -71,6 +71,11 @@ final class PhaseTimes {
         NANOS.clear();
     }
 
+    /** The nanoseconds of each phase since the last {@link #reset}, in the order first seen. */
+    static Map<String, Long> snapshot() {
+        return new LinkedHashMap<>(NANOS);
+    }
+
     /** Each phase in seconds and as a share of {@code totalNanos}, in the order first seen. */
     static String describe(long totalNanos) {
         StringBuilder b = new StringBuilder();
