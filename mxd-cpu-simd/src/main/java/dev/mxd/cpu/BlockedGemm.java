@@ -52,47 +52,25 @@ final class BlockedGemm {
 
     /**
      * How a GEMM's M rows are cut into blocks: whole register panels of mr rows, at most {@code maxRows} per block,
-     * the panels shared out evenly over {@code even} blocks (their sizes differ by one panel at most), as many as a
-     * multiple of the participants where there are enough panels, so that no thread idles at the end. Where there
-     * are at least two rounds of blocks, the last round's {@code halved} blocks are each handed out as two halves:
-     * the participants take blocks in order, and one that a busy machine has slowed then keeps the others waiting
-     * at the end for half a block, not a whole one. How the rows are cut never changes a result.
+     * the panels shared out evenly (block sizes differ by one panel at most), and as many blocks as a multiple of
+     * the participants where there are enough panels, so that no thread idles at the end.
      *
      * @param total  M
      * @param panels ceil(M / mr)
-     * @param even   number of blocks before the halving
-     * @param halved the last blocks of the {@code even}, each handed out as two
+     * @param blocks number of blocks
      * @param mr     rows per panel
      */
-    record RowBlocks(int total, int panels, int even, int halved, int mr) {
+    record RowBlocks(int total, int panels, int blocks, int mr) {
         static RowBlocks of(int total, int maxRows, int mr, int participants) {
             int panels = Math.ceilDiv(total, mr);
             int blocks = Math.ceilDiv(panels, Math.max(1, maxRows / mr));
             blocks = blocks < participants ? Math.min(participants, panels) : Math.ceilDiv(blocks, participants) * participants;
-            blocks = Math.min(blocks, panels);
-            int halved = participants > 1 && blocks >= 2 * participants && panels >= 2 * blocks ? participants : 0;
-            return new RowBlocks(total, panels, blocks, halved, mr);
+            return new RowBlocks(total, panels, Math.min(blocks, panels), mr);
         }
 
-        /** Number of blocks handed out. */
-        int blocks() {
-            return even + halved;
-        }
-
-        /** First row of block b, for b in [0, {@link #blocks()}]. */
+        /** First row of block b. */
         int row0(int b) {
-            int whole = even - halved;
-            if (b <= whole) {
-                return evenStart(b) * mr;
-            }
-            int first = whole + (b - whole) / 2;
-            int start = evenStart(first);
-            return (b - whole) % 2 == 0 ? start * mr : (start + (evenStart(first + 1) - start) / 2) * mr;
-        }
-
-        /** First panel of block i of the even cut. */
-        private int evenStart(int i) {
-            return (int) ((long) i * panels / even);
+            return (int) ((long) b * panels / blocks) * mr;
         }
 
         /** Rows of block b. */
@@ -102,7 +80,7 @@ final class BlockedGemm {
 
         /** Rows of the largest block. */
         int maxRows() {
-            return Math.min(Math.ceilDiv(panels, even) * mr, total);
+            return Math.min(Math.ceilDiv(panels, blocks) * mr, total);
         }
 
         /** Rows of the largest block rounded up to whole panels: the packed block's and a tile's height. */
