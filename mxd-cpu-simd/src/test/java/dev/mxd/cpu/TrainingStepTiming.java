@@ -84,8 +84,8 @@ public final class TrainingStepTiming {
                 }
             }
             if (!stepMillis.isEmpty()) {
-                System.out.printf("steps %d-%d: median step %.0f ms (%.0f tokens/s); dense GEMMs' share of a step: median"
-                                + " %.1f %% (%.1f-%.1f)%n", WARM_UP + 1, steps, median(stepMillis),
+                System.out.printf("steps %d-%d: median step %.0f ms (%.0f tokens/s); dense GEMMs' share of a step:"
+                                + " median %.1f %% (%.1f-%.1f)%n", WARM_UP + 1, steps, median(stepMillis),
                         tokens * 1000 / median(stepMillis), median(shares), Collections.min(shares),
                         Collections.max(shares));
                 phases.forEach((phase, ms) -> System.out.printf("  %7.1f ms  %s%n", median(ms), phase));
